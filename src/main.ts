@@ -1,0 +1,44 @@
+#!/usr/bin/env bun
+import { ExitCode, isFwdError, messageOf } from "./errors.ts";
+
+/** How to start this same fwd again (for `run -d`): compiled binary, bun or deno. */
+function selfCommand(): string[] {
+  const g = globalThis as { Deno?: unknown };
+  const script = process.argv[1];
+  const exe = process.execPath;
+  // A compiled Bun binary runs its embedded entry from a virtual /$bunfs path.
+  if (!script || script.startsWith("/$bunfs") || script.includes("~BUN")) return [exe];
+  if (g.Deno) return [exe, "run", "-A", script];
+  return [exe, script];
+}
+
+function printError(e: unknown): number {
+  const color = process.stderr.isTTY && !process.env.NO_COLOR;
+  const red = (s: string) => (color ? `\x1b[31m${s}\x1b[0m` : s);
+  const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
+  if (isFwdError(e)) {
+    process.stderr.write(`${red("✖")} ${e.message}\n`);
+    if (e.hint) process.stderr.write(`  ${dim(`hint: ${e.hint}`)}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof Error && e.name === "CACError") {
+    process.stderr.write(`${red("✖")} ${e.message}\n  ${dim("hint: run `fwd --help`")}\n`);
+    return ExitCode.usage;
+  }
+  process.stderr.write(`${red("✖")} unexpected error: ${messageOf(e)}\n`);
+  if (process.env.FWD_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+  return ExitCode.runtime;
+}
+
+async function main(): Promise<void> {
+  let code: number;
+  try {
+    const { runCli } = await import("./cli.ts");
+    code = await runCli(process.argv, selfCommand());
+  } catch (e) {
+    code = printError(e);
+  }
+  process.exitCode = code;
+}
+
+await main();
