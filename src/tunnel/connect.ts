@@ -1,0 +1,146 @@
+/**
+ * One SSH hop: TCP (or the previous hop's channel), host key check during key
+ * exchange, then public-key auth. Errors come out as FwdErrors that say which
+ * layer failed.
+ */
+import { type Socket, connect as netConnect } from "node:net";
+import type { Duplex } from "node:stream";
+import { Client } from "ssh2";
+import { FwdError, messageOf } from "../errors.ts";
+import { type HostKeyVerifier, createHostKeyVerifier } from "../knownhosts/verify.ts";
+import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
+import { type HopPlan, hopLabel } from "./plan.ts";
+
+/** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
+const DEFAULT_HOST_KEY_ALGOS = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "rsa-sha2-512",
+  "rsa-sha2-256",
+];
+
+export interface ConnectDeps extends AuthDeps {
+  ask?: (q: { host: string; fingerprint: string; keyType: string }) => Promise<boolean>;
+  log: (line: string) => void;
+}
+
+export interface Hop {
+  client: Client;
+  verifier: HostKeyVerifier;
+}
+
+function tcpConnect(hop: HopPlan): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = netConnect({ host: hop.host, port: hop.port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(
+        new FwdError(
+          "timeout",
+          `timed out connecting to ${hop.host}:${hop.port} after ${hop.connectTimeoutMs / 1000}s`,
+          "is the host reachable from here (VPN, firewall)? ConnectTimeout sets the limit",
+        ),
+      );
+    }, hop.connectTimeoutMs);
+    sock.once("connect", () => {
+      clearTimeout(timer);
+      sock.setNoDelay(true);
+      resolve(sock);
+    });
+    sock.once("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(socketError(hop, e));
+    });
+  });
+}
+
+function socketError(hop: HopPlan, e: NodeJS.ErrnoException): FwdError {
+  const where = `${hop.host}:${hop.port}`;
+  switch (e.code) {
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return new FwdError("dns", `cannot resolve ${hop.host}`, "check HostName in your ssh_config and your DNS");
+    case "ECONNREFUSED":
+      return new FwdError("connect", `connection refused by ${where}`, "is sshd running there, on this Port?");
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return new FwdError("connect", `no route to ${where}`, "check your network / VPN");
+    default:
+      return new FwdError("connect", `cannot connect to ${where}: ${messageOf(e)}`, "check HostName and Port");
+  }
+}
+
+/** Opens a channel to the next hop through the previous one (ProxyJump). */
+function tunnelThrough(via: Client, hop: HopPlan): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    via.forwardOut("127.0.0.1", 0, hop.host, hop.port, (err, ch) => {
+      if (err) {
+        reject(new FwdError("connect", `jump host cannot reach ${hop.host}:${hop.port}: ${err.message}`, "check the ProxyJump chain"));
+      } else resolve(ch);
+    });
+  });
+}
+
+/** Connects and authenticates one hop; `via` is the previous hop for ProxyJump. */
+export async function connectHop(hop: HopPlan, via: Client | undefined, deps: ConnectDeps): Promise<Hop> {
+  const label = hopLabel(hop);
+  const verifier = await createHostKeyVerifier({
+    host: hop.host,
+    port: hop.port,
+    hostKeyAlias: hop.hostKey.alias,
+    userFiles: hop.hostKey.userFiles,
+    globalFiles: hop.hostKey.globalFiles,
+    strict: hop.hostKey.strict,
+    ...(deps.ask ? { ask: deps.ask } : {}),
+  });
+  const auth = createAuthenticator(hop, deps);
+  const sock = via ? await tunnelThrough(via, hop) : await tcpConnect(hop);
+  const client = new Client();
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => fail(new FwdError("timeout", `${label} did not complete the SSH handshake within ${hop.connectTimeoutMs / 1000}s`, "the server accepted TCP but is not answering SSH: check the Port, or the server's load")), hop.connectTimeoutMs);
+    const fail = (e: FwdError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      client.end();
+      sock.destroy();
+      reject(e);
+    };
+    client.on("error", (e: Error & { level?: string }) => {
+      if (settled) return;
+      const hk = verifier.failure();
+      if (hk) return fail(hk);
+      if (e.level === "client-authentication") return fail(authFailed(hop, auth.tried, label));
+      if (/no matching/i.test(e.message) || e.level === "handshake") {
+        return fail(new FwdError("protocol", `${label}: no common algorithm (${e.message})`, "the server's Ciphers/KexAlgorithms/HostKeyAlgorithms share nothing with fwd's; see `fwd check`"));
+      }
+      fail(new FwdError("connect", `${label}: ${e.message}`, "run `fwd check` for a layer-by-layer diagnosis"));
+    });
+    client.on("close", () => fail(verifier.failure() ?? new FwdError("connect", `${label} closed the connection during setup`, "run `fwd check` for a layer-by-layer diagnosis")));
+    client.on("ready", () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      deps.log(`authenticated to ${label}`);
+      resolve({ client, verifier });
+    });
+    client.connect({
+      sock,
+      username: hop.user,
+      authHandler: auth.handler,
+      // The server answered SSH: ConnectTimeout is over (a host key prompt may take long).
+      hostVerifier: (key: Buffer, done: (ok: boolean) => void) => {
+        clearTimeout(timer);
+        verifier.verify(key, done);
+      },
+      algorithms: { serverHostKey: verifier.algorithms(DEFAULT_HOST_KEY_ALGOS) as never },
+      keepaliveInterval: hop.keepalive.intervalMs,
+      keepaliveCountMax: hop.keepalive.countMax,
+      readyTimeout: hop.connectTimeoutMs + 60_000,
+    });
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * Resolved ssh_config (the `ssh -G` map) -> what to connect and what to forward.
+ * Pure: path expansion and jump-host resolution are passed in.
+ */
+import { FwdError } from "../errors.ts";
+import type { StrictMode } from "../knownhosts/verify.ts";
+import type { ForwardSpec } from "../sshconfig/forward.ts";
+
+export type Options = ReadonlyMap<string, readonly string[]>;
+
+export interface HopPlan {
+  /** The name this hop was asked for (Host alias or jump spec), for messages. */
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  /** IdentityFile was set explicitly (missing files are then reported). */
+  identityFilesExplicit: boolean;
+  identitiesOnly: boolean;
+  /** Agent socket path, or undefined for no agent. */
+  agent: string | undefined;
+  connectTimeoutMs: number;
+  keepalive: { intervalMs: number; countMax: number };
+  hostKey: { alias: string | undefined; userFiles: string[]; globalFiles: string[]; strict: StrictMode };
+}
+
+export interface TunnelPlan {
+  name: string;
+  /** Jump hosts first, the bastion (the Host itself) last. */
+  hops: HopPlan[];
+  forwards: ForwardSpec[];
+  gatewayPorts: boolean;
+  exitOnForwardFailure: boolean;
+}
+
+export interface JumpSpec {
+  user: string | undefined;
+  host: string;
+  port: number | undefined;
+}
+
+/** Keepalive fwd uses when the config sets none (DESIGN.md §4). */
+export const defaultKeepalive = { intervalMs: 15_000, countMax: 3 };
+/** ConnectTimeout fwd uses when the config sets none. */
+export const defaultConnectTimeoutMs = 15_000;
+
+const first = (o: Options, key: string): string | undefined => o.get(key)?.[0];
+const yes = (v: string | undefined): boolean => v === "yes" || v === "true";
+
+/** StrictHostKeyChecking as ssh -G prints it ("true", "false", "ask", "accept-new", "off"). */
+export function strictMode(v: string | undefined): StrictMode {
+  switch (v) {
+    case "true":
+    case "yes":
+      return "yes";
+    case "false":
+    case "no":
+    case "off":
+      return "no";
+    case "accept-new":
+      return "accept-new";
+    default:
+      return "ask";
+  }
+}
+
+/** "user@host:port,host2" (ssh -J syntax, also ssh:// URIs) -> jump specs in connect order. */
+export function parseProxyJump(value: string): JumpSpec[] {
+  if (value === "none" || value === "") return [];
+  return value.split(",").map((raw) => {
+    let s = raw.trim().replace(/^ssh:\/\//, "");
+    let user: string | undefined;
+    const at = s.lastIndexOf("@");
+    if (at >= 0) {
+      user = s.slice(0, at);
+      s = s.slice(at + 1);
+    }
+    let host = s;
+    let port: number | undefined;
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+    if (!m) throw new FwdError("config", `bad ProxyJump "${raw}"`, "use user@host:port,host2");
+    host = m[1]!;
+    if (m[2] !== undefined) port = Number(m[2]);
+    if (!host || (port !== undefined && (port < 1 || port > 65535))) {
+      throw new FwdError("config", `bad ProxyJump "${raw}"`, "use user@host:port,host2");
+    }
+    return { user, host, port };
+  });
+}
+
+/** Options fwd cannot honour are refused, never silently ignored (DESIGN.md §4). */
+function refuseUnsupported(name: string, o: Options): void {
+  const pc = first(o, "proxycommand");
+  if (pc && pc !== "none") {
+    throw new FwdError(
+      "config",
+      `${name}: ProxyCommand is not supported by fwd`,
+      "use ProxyJump instead (fwd connects jump hosts itself)",
+    );
+  }
+}
+
+export interface HopDeps {
+  /** ~ and %-token expansion of a path option for this hop. */
+  expandPath: (path: string, o: Options) => string;
+  /** $SSH_AUTH_SOCK */
+  authSock: string | undefined;
+}
+
+export function planHop(name: string, o: Options, deps: HopDeps): HopPlan {
+  refuseUnsupported(name, o);
+  const host = first(o, "hostname") ?? name;
+  const port = Number(first(o, "port") ?? 22);
+  const user = first(o, "user") ?? "";
+  const ct = first(o, "connecttimeout");
+  const interval = Number(first(o, "serveraliveinterval") ?? 0);
+  const countMax = Number(first(o, "serveralivecountmax") ?? 3);
+  const agentOpt = first(o, "identityagent");
+  let agent: string | undefined = deps.authSock;
+  if (agentOpt === "none") agent = undefined;
+  else if (agentOpt && agentOpt !== "SSH_AUTH_SOCK") agent = deps.expandPath(agentOpt, o);
+  const files = (key: string) =>
+    (o.get(key) ?? []).flatMap((v) => v.split(/\s+/)).filter((p) => p && p !== "none");
+  return {
+    name,
+    host,
+    port,
+    user,
+    identityFiles: (o.get("identityfile") ?? []).map((p) => deps.expandPath(p, o)),
+    identityFilesExplicit: o.has("identityfile") && !isDefaultIdentityList(o.get("identityfile")!),
+    identitiesOnly: yes(first(o, "identitiesonly")),
+    agent,
+    connectTimeoutMs: ct && ct !== "none" ? Number(ct) * 1000 : defaultConnectTimeoutMs,
+    keepalive:
+      interval > 0 ? { intervalMs: interval * 1000, countMax: countMax || 3 } : defaultKeepalive,
+    hostKey: {
+      alias: first(o, "hostkeyalias"),
+      userFiles: files("userknownhostsfile").map((p) => deps.expandPath(p, o)),
+      globalFiles: files("globalknownhostsfile").map((p) => deps.expandPath(p, o)),
+      strict: strictMode(first(o, "stricthostkeychecking")),
+    },
+  };
+}
+
+/** ssh -G prints the default identity list when none is configured. */
+function isDefaultIdentityList(list: readonly string[]): boolean {
+  return list.length > 0 && list.every((p) => /^~\/\.ssh\/id_[a-z0-9_]+$/.test(p));
+}
+
+/** Assemble the plan once every hop's options are known. */
+export function planTunnel(
+  name: string,
+  o: Options,
+  hops: HopPlan[],
+  forwards: ForwardSpec[],
+): TunnelPlan {
+  return {
+    name,
+    hops,
+    forwards,
+    gatewayPorts: yes(first(o, "gatewayports")),
+    exitOnForwardFailure: yes(first(o, "exitonforwardfailure")),
+  };
+}
+
+/** "user@host:port" of a hop, for messages. */
+export function hopLabel(h: HopPlan): string {
+  return `${h.user ? `${h.user}@` : ""}${h.host}${h.port === 22 ? "" : `:${h.port}`}`;
+}
