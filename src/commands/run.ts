@@ -1,0 +1,91 @@
+import type { Ctx } from "../context.ts";
+import { FwdError } from "../errors.ts";
+import type { EngineDeps, TunnelHandle } from "../tunnel/engine.ts";
+import type { TunnelPlan } from "../tunnel/plan.ts";
+import { hopLabel } from "../tunnel/plan.ts";
+
+export interface RunOptions {
+  background: boolean;
+  acceptNew: boolean;
+  options: string[];
+  local: string[];
+  remote: string[];
+  dynamic: string[];
+  daemonChild: boolean;
+}
+
+/** -o options, with --accept-new as the ssh -o it stands for (ssh: first value wins, so it goes first). */
+export function effectiveOptions(opts: RunOptions): string[] {
+  return [...(opts.acceptNew ? ["StrictHostKeyChecking=accept-new"] : []), ...opts.options];
+}
+
+/** Loads the plan and opens the tunnel: the one path shared by foreground, background and demo. */
+export async function openNamed(
+  ctx: Ctx,
+  name: string,
+  opts: RunOptions,
+  log: (line: string) => void,
+): Promise<{ plan: TunnelPlan; handle: TunnelHandle }> {
+  const { loadPlan } = await import("../tunnel/load.ts");
+  const plan = await loadPlan(ctx, name, { ...opts, options: effectiveOptions(opts) });
+  const { openTunnel } = await import("../tunnel/engine.ts");
+  const { passphraseAsker, hostKeyAsker } = await import("../ui/ask.ts");
+  const ask = hostKeyAsker(ctx);
+  const askPassphrase = passphraseAsker(ctx);
+  const deps: EngineDeps = {
+    home: ctx.paths.home,
+    log,
+    ...(ask ? { ask } : {}),
+    ...(askPassphrase ? { askPassphrase } : {}),
+  };
+  const handle = await openTunnel(plan, deps);
+  return { plan, handle };
+}
+
+export function forwardLines(plan: TunnelPlan, handle: TunnelHandle): string[] {
+  const via = hopLabel(plan.hops[plan.hops.length - 1]!);
+  return handle.status().forwards.map((f) => `${f.description} via ${via}`);
+}
+
+export async function runCommand(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
+  if (opts.background && opts.daemonChild) throw new FwdError("usage", "-d and --daemon-child exclude each other");
+  if (opts.background) return (await import("../daemon/spawn.ts")).startBackground(ctx, name, opts);
+  if (opts.daemonChild) {
+    const { runDaemonChild } = await import("../daemon/child.ts");
+    // Until the handle exists (and the daemon subscribes to its log), setup steps go to stderr: the log file.
+    let opened = false;
+    const early = (l: string) => {
+      if (!opened) ctx.stderr.write(`${new Date().toISOString()} ${l}\n`);
+    };
+    return runDaemonChild(ctx, name, opts, () =>
+      openNamed(ctx, name, opts, early).then((r) => {
+        opened = true;
+        return r.handle;
+      }),
+    );
+  }
+  return runForeground(ctx, name, opts);
+}
+
+async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
+  const { createLogger } = await import("../ui/logger.ts");
+  const logger = createLogger(ctx);
+  const { plan, handle } = await openNamed(ctx, name, opts, (l) => logger.debug(l));
+  handle.onLog((l) => {
+    if (/lost|reconnect|up again|clock|refused|failed|could not/.test(l)) logger.info(l);
+  });
+  for (const line of forwardLines(plan, handle)) logger.success(line);
+  if (!ctx.quiet) ctx.stderr.write("Press Ctrl-C to stop.\n");
+
+  const stopOn = (sig: NodeJS.Signals) =>
+    new Promise<NodeJS.Signals>((resolve) => process.once(sig, () => resolve(sig)));
+  const ended = await Promise.race([
+    stopOn("SIGINT"),
+    stopOn("SIGTERM"),
+    handle.done.then((e) => e ?? ("done" as const)),
+  ]);
+  if (ended instanceof FwdError) throw ended;
+  await handle.stop();
+  if (!ctx.quiet) ctx.stderr.write(`stopped ${name}\n`);
+  return 0;
+}
