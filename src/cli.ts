@@ -39,7 +39,10 @@ export function buildCli(selfCommand: string[]) {
   cli
     .command("run <name>", "Open the forwards of a Host (foreground; -d for background)")
     .option("-d, --background", "Run in the background once every forward listens")
-    .option("--accept-new", "Trust an unknown host key and record it (StrictHostKeyChecking=accept-new)")
+    .option(
+      "--accept-new",
+      "Trust an unknown host key and record it (StrictHostKeyChecking=accept-new)",
+    )
     .option("-o <option=value>", "ssh_config option, as ssh -o (repeatable)")
     .option("-L <spec>", "Extra local forward, ssh -L syntax (repeatable)")
     .option("-R <spec>", "Extra remote forward, ssh -R syntax (repeatable)")
@@ -95,7 +98,11 @@ export function buildCli(selfCommand: string[]) {
     .option("--json", "Print JSON")
     .action(async (action: string, host: string, o: Opts) => {
       if (action !== "resolve") {
-        throw new FwdError("usage", `unknown config action "${action}"`, "try: fwd config resolve HOST");
+        throw new FwdError(
+          "usage",
+          `unknown config action "${action}"`,
+          "try: fwd config resolve HOST",
+        );
       }
       return (await import("./commands/config.ts")).configResolveCommand(ctx(o), host);
     });

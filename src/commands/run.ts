@@ -48,7 +48,8 @@ export function forwardLines(plan: TunnelPlan, handle: TunnelHandle): string[] {
 }
 
 export async function runCommand(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
-  if (opts.background && opts.daemonChild) throw new FwdError("usage", "-d and --daemon-child exclude each other");
+  if (opts.background && opts.daemonChild)
+    throw new FwdError("usage", "-d and --daemon-child exclude each other");
   if (opts.background) return (await import("../daemon/spawn.ts")).startBackground(ctx, name, opts);
   if (opts.daemonChild) {
     const { runDaemonChild } = await import("../daemon/child.ts");

@@ -4,7 +4,7 @@
  * keys. Passphrases are asked for only when a key is reached, never logged.
  */
 import { readFile } from "node:fs/promises";
-import { type AuthHandlerMiddleware, type ParsedKey, OpenSSHAgent, utils } from "ssh2";
+import { type AuthHandlerMiddleware, OpenSSHAgent, type ParsedKey, utils } from "ssh2";
 import { FwdError } from "../errors.ts";
 import type { HopPlan } from "./plan.ts";
 
@@ -34,7 +34,10 @@ class FilteredAgent extends OpenSSHAgent {
       if (err || !keys) return cb(err ?? undefined, keys);
       const blob = (k: (typeof keys)[number]) =>
         ("getPublicSSH" in k ? k.getPublicSSH() : k.pubKey).toString("base64");
-      cb(undefined, keys.filter((k) => this.allowed.has(blob(k))));
+      cb(
+        undefined,
+        keys.filter((k) => this.allowed.has(blob(k))),
+      );
     });
   }
 }
@@ -85,7 +88,8 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
         data = await readFile(path);
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (hop.identityFilesExplicit) tried.push(`${show(path)} (${code === "ENOENT" ? "not found" : "unreadable"})`);
+        if (hop.identityFilesExplicit)
+          tried.push(`${show(path)} (${code === "ENOENT" ? "not found" : "unreadable"})`);
         return undefined;
       }
       let key = keyOf(utils.parseKey(data));
@@ -114,7 +118,10 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
   const handler: AuthHandlerMiddleware = (_methodsLeft, _partial, callback) => {
     const advance = (): void => {
       const step = steps[next++];
-      if (!step) return callback(false as unknown as NextAuth);
+      if (!step) {
+        callback(false as unknown as NextAuth);
+        return;
+      }
       step().then(
         (auth) => (auth ? callback(auth) : advance()),
         () => advance(),

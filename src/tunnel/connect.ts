@@ -3,11 +3,11 @@
  * exchange, then public-key auth. Errors come out as FwdErrors that say which
  * layer failed.
  */
-import { type Socket, connect as netConnect } from "node:net";
+import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Client } from "ssh2";
 import { FwdError, messageOf } from "../errors.ts";
-import { type HostKeyVerifier, createHostKeyVerifier } from "../knownhosts/verify.ts";
+import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
 
@@ -62,14 +62,26 @@ function socketError(hop: HopPlan, e: NodeJS.ErrnoException): FwdError {
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
-      return new FwdError("dns", `cannot resolve ${hop.host}`, "check HostName in your ssh_config and your DNS");
+      return new FwdError(
+        "dns",
+        `cannot resolve ${hop.host}`,
+        "check HostName in your ssh_config and your DNS",
+      );
     case "ECONNREFUSED":
-      return new FwdError("connect", `connection refused by ${where}`, "is sshd running there, on this Port?");
+      return new FwdError(
+        "connect",
+        `connection refused by ${where}`,
+        "is sshd running there, on this Port?",
+      );
     case "EHOSTUNREACH":
     case "ENETUNREACH":
       return new FwdError("connect", `no route to ${where}`, "check your network / VPN");
     default:
-      return new FwdError("connect", `cannot connect to ${where}: ${messageOf(e)}`, "check HostName and Port");
+      return new FwdError(
+        "connect",
+        `cannot connect to ${where}: ${messageOf(e)}`,
+        "check HostName and Port",
+      );
   }
 }
 
@@ -78,14 +90,24 @@ function tunnelThrough(via: Client, hop: HopPlan): Promise<Duplex> {
   return new Promise((resolve, reject) => {
     via.forwardOut("127.0.0.1", 0, hop.host, hop.port, (err, ch) => {
       if (err) {
-        reject(new FwdError("connect", `jump host cannot reach ${hop.host}:${hop.port}: ${err.message}`, "check the ProxyJump chain"));
+        reject(
+          new FwdError(
+            "connect",
+            `jump host cannot reach ${hop.host}:${hop.port}: ${err.message}`,
+            "check the ProxyJump chain",
+          ),
+        );
       } else resolve(ch);
     });
   });
 }
 
 /** Connects and authenticates one hop; `via` is the previous hop for ProxyJump. */
-export async function connectHop(hop: HopPlan, via: Client | undefined, deps: ConnectDeps): Promise<Hop> {
+export async function connectHop(
+  hop: HopPlan,
+  via: Client | undefined,
+  deps: ConnectDeps,
+): Promise<Hop> {
   const label = hopLabel(hop);
   const verifier = await createHostKeyVerifier({
     host: hop.host,
@@ -101,7 +123,17 @@ export async function connectHop(hop: HopPlan, via: Client | undefined, deps: Co
   const client = new Client();
   return new Promise((resolve, reject) => {
     let settled = false;
-    const timer = setTimeout(() => fail(new FwdError("timeout", `${label} did not complete the SSH handshake within ${hop.connectTimeoutMs / 1000}s`, "the server accepted TCP but is not answering SSH: check the Port, or the server's load")), hop.connectTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          new FwdError(
+            "timeout",
+            `${label} did not complete the SSH handshake within ${hop.connectTimeoutMs / 1000}s`,
+            "the server accepted TCP but is not answering SSH: check the Port, or the server's load",
+          ),
+        ),
+      hop.connectTimeoutMs,
+    );
     const fail = (e: FwdError) => {
       if (settled) return;
       settled = true;
@@ -116,11 +148,32 @@ export async function connectHop(hop: HopPlan, via: Client | undefined, deps: Co
       if (hk) return fail(hk);
       if (e.level === "client-authentication") return fail(authFailed(hop, auth.tried, label));
       if (/no matching/i.test(e.message) || e.level === "handshake") {
-        return fail(new FwdError("protocol", `${label}: no common algorithm (${e.message})`, "the server's Ciphers/KexAlgorithms/HostKeyAlgorithms share nothing with fwd's; see `fwd check`"));
+        return fail(
+          new FwdError(
+            "protocol",
+            `${label}: no common algorithm (${e.message})`,
+            "the server's Ciphers/KexAlgorithms/HostKeyAlgorithms share nothing with fwd's; see `fwd check`",
+          ),
+        );
       }
-      fail(new FwdError("connect", `${label}: ${e.message}`, "run `fwd check` for a layer-by-layer diagnosis"));
+      fail(
+        new FwdError(
+          "connect",
+          `${label}: ${e.message}`,
+          "run `fwd check` for a layer-by-layer diagnosis",
+        ),
+      );
     });
-    client.on("close", () => fail(verifier.failure() ?? new FwdError("connect", `${label} closed the connection during setup`, "run `fwd check` for a layer-by-layer diagnosis")));
+    client.on("close", () =>
+      fail(
+        verifier.failure() ??
+          new FwdError(
+            "connect",
+            `${label} closed the connection during setup`,
+            "run `fwd check` for a layer-by-layer diagnosis",
+          ),
+      ),
+    );
     client.on("ready", () => {
       if (settled) return;
       settled = true;

@@ -6,10 +6,18 @@
 import type { Client, ClientChannel } from "ssh2";
 import { FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec } from "../sshconfig/forward.ts";
-import { type BackoffPolicy, attemptAfterDrop, backoffDelay, defaultBackoff } from "./backoff.ts";
+import { attemptAfterDrop, type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
 import { type ConnectDeps, connectHop } from "./connect.ts";
-import { type Forward, type Link, acceptRemote, fmtAddress, openDynamic, openLocal, remoteStats } from "./forwards.ts";
-import { type TunnelPlan, hopLabel } from "./plan.ts";
+import {
+  acceptRemote,
+  type Forward,
+  fmtAddress,
+  type Link,
+  openDynamic,
+  openLocal,
+  remoteStats,
+} from "./forwards.ts";
+import { hopLabel, type TunnelPlan } from "./plan.ts";
 import type { ForwardStatus, LinkState, TunnelStatus } from "./status.ts";
 
 export interface TunnelHandle {
@@ -31,7 +39,14 @@ export interface EngineDeps extends ConnectDeps {
   waitForLinkMs?: number;
 }
 
-const PERMANENT = new Set(["auth", "host-key-changed", "host-key-unknown", "host-key-revoked", "protocol", "config"]);
+const PERMANENT = new Set([
+  "auth",
+  "host-key-changed",
+  "host-key-unknown",
+  "host-key-revoked",
+  "protocol",
+  "config",
+]);
 type Remote = { spec: Extract<ForwardSpec, { kind: "remote" }>; stats: ForwardStatus };
 
 /** ssh's channel_rfwd_bind_host(): no address -> "localhost", "*" -> all. */
@@ -43,12 +58,24 @@ function remoteBindHost(bind: string | undefined): string {
 function channelError(err: Error & { reason?: number }, to: Address): FwdError {
   const where = fmtAddress(to);
   if (err.reason === 1 || /prohibited/i.test(err.message)) {
-    return new FwdError("forward", `the bastion refused to forward to ${where} (administratively prohibited)`, "AllowTcpForwarding or PermitOpen on the bastion forbids it");
+    return new FwdError(
+      "forward",
+      `the bastion refused to forward to ${where} (administratively prohibited)`,
+      "AllowTcpForwarding or PermitOpen on the bastion forbids it",
+    );
   }
   if (err.reason === 2 || /connect failed/i.test(err.message)) {
-    return new FwdError("forward", `the bastion could not connect to ${where} (${err.message.replace(/^\(SSH\) /, "")})`, "the name may not resolve on the bastion, the port may be closed, or there is no route from there");
+    return new FwdError(
+      "forward",
+      `the bastion could not connect to ${where} (${err.message.replace(/^\(SSH\) /, "")})`,
+      "the name may not resolve on the bastion, the port may be closed, or there is no route from there",
+    );
   }
-  return new FwdError("forward", `channel to ${where} failed: ${err.message}`, "run `fwd check` to diagnose");
+  return new FwdError(
+    "forward",
+    `channel to ${where} failed: ${err.message}`,
+    "run `fwd check` to diagnose",
+  );
 }
 
 class Tunnel implements TunnelHandle {
@@ -116,7 +143,10 @@ class Tunnel implements TunnelHandle {
       reconnects: this.reconnects,
       lastError: this.lastError,
       via: hopLabel(this.bastion),
-      forwards: [...this.forwards.map((f) => ({ ...f.stats })), ...this.remotes.map((r) => ({ ...r.stats }))],
+      forwards: [
+        ...this.forwards.map((f) => ({ ...f.stats })),
+        ...this.remotes.map((r) => ({ ...r.stats })),
+      ],
     };
   }
 
@@ -132,7 +162,8 @@ class Tunnel implements TunnelHandle {
     openChannel: async (to, from) => {
       const client = await this.whenUp();
       return new Promise<ClientChannel>((resolve, reject) => {
-        const cb = (err: Error | undefined, ch: ClientChannel) => (err ? reject(channelError(err, to)) : resolve(ch));
+        const cb = (err: Error | undefined, ch: ClientChannel) =>
+          err ? reject(channelError(err, to)) : resolve(ch);
         if ("socket" in to) client.openssh_forwardOutStreamLocal(to.socket, cb);
         else client.forwardOut(from.ip, from.port, to.host, to.port, cb);
       });
@@ -166,8 +197,10 @@ class Tunnel implements TunnelHandle {
   async start(): Promise<void> {
     try {
       for (const spec of this.plan.forwards) {
-        if (spec.kind === "local") this.forwards.push(await openLocal(spec, this.plan.gatewayPorts, this.link));
-        else if (spec.kind === "dynamic") this.forwards.push(await openDynamic(spec, this.plan.gatewayPorts, this.link));
+        if (spec.kind === "local")
+          this.forwards.push(await openLocal(spec, this.plan.gatewayPorts, this.link));
+        else if (spec.kind === "dynamic")
+          this.forwards.push(await openDynamic(spec, this.plan.gatewayPorts, this.link));
         else this.remotes.push({ spec, stats: remoteStats(spec) });
       }
       await this.connect(true);
@@ -180,7 +213,10 @@ class Tunnel implements TunnelHandle {
     let lastBytes = -1;
     this.timers.push(
       setInterval(() => {
-        const bytes = this.forwards.reduce((n, f) => n + f.stats.bytesIn + f.stats.bytesOut + f.stats.connections, 0);
+        const bytes = this.forwards.reduce(
+          (n, f) => n + f.stats.bytesIn + f.stats.bytesOut + f.stats.connections,
+          0,
+        );
         if (bytes !== lastBytes) this.emit();
         lastBytes = bytes;
       }, 2000),
@@ -193,7 +229,9 @@ class Tunnel implements TunnelHandle {
     const clients: Client[] = [];
     try {
       for (const hop of this.plan.hops) {
-        this.log(`connecting to ${hopLabel(hop)}${clients.length ? " (through the previous hop)" : ""}`);
+        this.log(
+          `connecting to ${hopLabel(hop)}${clients.length ? " (through the previous hop)" : ""}`,
+        );
         const { client } = await connectHop(hop, clients[clients.length - 1], this.deps);
         clients.push(client);
       }
@@ -223,11 +261,22 @@ class Tunnel implements TunnelHandle {
     const byPort = new Map<number, Remote>();
     for (const r of this.remotes) {
       const l = r.spec.listen;
-      if ("socket" in l) throw new FwdError("forward", "remote unix-socket forwards are not supported yet", "use a TCP RemoteForward");
+      if ("socket" in l)
+        throw new FwdError(
+          "forward",
+          "remote unix-socket forwards are not supported yet",
+          "use a TCP RemoteForward",
+        );
       const bound = await new Promise<number>((resolve, reject) =>
-        client.forwardIn(remoteBindHost(l.bind), l.port, (err, port) => (err ? reject(err) : resolve(port || l.port))),
+        client.forwardIn(remoteBindHost(l.bind), l.port, (err, port) =>
+          err ? reject(err) : resolve(port || l.port),
+        ),
       ).catch((e) => {
-        const err = new FwdError("forward", `the bastion refused remote forward ${r.stats.description}: ${messageOf(e)}`, "AllowTcpForwarding/GatewayPorts on the bastion, or the remote port is in use there");
+        const err = new FwdError(
+          "forward",
+          `the bastion refused remote forward ${r.stats.description}: ${messageOf(e)}`,
+          "AllowTcpForwarding/GatewayPorts on the bastion, or the remote port is in use there",
+        );
         if (initial || this.plan.exitOnForwardFailure) throw err;
         this.log(err.message);
         return -1;
@@ -299,7 +348,9 @@ class Tunnel implements TunnelHandle {
     const jumped = now - this.lastTick - tick > ka.intervalMs * ka.countMax;
     this.lastTick = now;
     if (!jumped || this.stopping) return;
-    this.log(`clock jumped ${Math.round((now - this.lastTick + tick) / 1000)}s (sleep/wake?): reconnecting now`);
+    this.log(
+      `clock jumped ${Math.round((now - this.lastTick + tick) / 1000)}s (sleep/wake?): reconnecting now`,
+    );
     this.lastError = "clock jump (sleep/wake)";
     if (this.state === "up") {
       const c = this.clients;
@@ -336,7 +387,10 @@ class Tunnel implements TunnelHandle {
 }
 
 /** Resolves once every listener is bound and the first connection is up; throws a FwdError otherwise. */
-export async function openTunnel(plan: TunnelPlan, deps: EngineDeps): Promise<TunnelHandle & { checkClock(): void }> {
+export async function openTunnel(
+  plan: TunnelPlan,
+  deps: EngineDeps,
+): Promise<TunnelHandle & { checkClock(): void }> {
   const t = new Tunnel(plan, deps);
   await t.start();
   return t;

@@ -2,7 +2,7 @@
  * The three kinds of forward (ssh -L, -R, -D). Listeners stay open while the
  * SSH link reconnects; a channel is opened through whatever link is current.
  */
-import { type Server, type Socket, createServer, connect as netConnect } from "node:net";
+import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
 import { FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
@@ -51,7 +51,9 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
 
 const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
 export const fmtAddress = (a: Address | ListenAddress): string =>
-  "socket" in a ? a.socket : `${"host" in a ? fmtHost(a.host) : a.bind ? `${fmtHost(a.bind)}:` : ""}${"host" in a ? `:${a.port}` : a.port}`;
+  "socket" in a
+    ? a.socket
+    : `${"host" in a ? fmtHost(a.host) : a.bind ? `${fmtHost(a.bind)}:` : ""}${"host" in a ? `:${a.port}` : a.port}`;
 
 /**
  * Bind addresses for a local listener, mirroring OpenSSH channels.c
@@ -65,7 +67,10 @@ export function bindHosts(bind: string | undefined, gatewayPorts: boolean): stri
   return [bind];
 }
 
-function listenOn(server: Server, opts: { host?: string; port?: number; path?: string }): Promise<void> {
+function listenOn(
+  server: Server,
+  opts: { host?: string; port?: number; path?: string },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error) => reject(e);
     server.once("error", onError);
@@ -98,7 +103,12 @@ async function bindListeners(
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // No IPv6 on this machine: the IPv4 loopback alone is what ssh ends up with too.
-      if ((code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT") && host.includes(":") && servers.length > 0) continue;
+      if (
+        (code === "EADDRNOTAVAIL" || code === "EAFNOSUPPORT") &&
+        host.includes(":") &&
+        servers.length > 0
+      )
+        continue;
       await closeAll();
       if (code === "EADDRINUSE") {
         const holder = portHolder(port);
@@ -109,9 +119,17 @@ async function bindListeners(
         );
       }
       if (code === "EACCES") {
-        throw new FwdError("forward", `not allowed to listen on ${fmtHost(host)}:${port}`, "ports below 1024 need root; use a higher port");
+        throw new FwdError(
+          "forward",
+          `not allowed to listen on ${fmtHost(host)}:${port}`,
+          "ports below 1024 need root; use a higher port",
+        );
       }
-      throw new FwdError("forward", `cannot listen on ${fmtHost(host)}:${port}: ${messageOf(e)}`, "check the bind address of the forward");
+      throw new FwdError(
+        "forward",
+        `cannot listen on ${fmtHost(host)}:${port}: ${messageOf(e)}`,
+        "check the bind address of the forward",
+      );
     }
     // Port 0: every address family gets the port the first one was given.
     if (port === 0) {
@@ -128,7 +146,12 @@ function portOf(servers: Server[]): number | undefined {
   return a && typeof a === "object" ? a.port : undefined;
 }
 
-function makeForward(spec: ForwardSpec, servers: Server[], stats: ForwardStatus, extra?: () => void): Forward {
+function makeForward(
+  spec: ForwardSpec,
+  servers: Server[],
+  stats: ForwardStatus,
+  extra?: () => void,
+): Forward {
   return {
     spec,
     stats,
@@ -141,7 +164,10 @@ function makeForward(spec: ForwardSpec, servers: Server[], stats: ForwardStatus,
 
 function describe(spec: ForwardSpec, port: number | undefined): string {
   const l = spec.listen;
-  const listen = "socket" in l ? l.socket : `${l.bind && l.bind !== "localhost" ? fmtHost(l.bind) : "127.0.0.1"}:${port ?? l.port}`;
+  const listen =
+    "socket" in l
+      ? l.socket
+      : `${l.bind && l.bind !== "localhost" ? fmtHost(l.bind) : "127.0.0.1"}:${port ?? l.port}`;
   if (spec.kind === "dynamic") return `${listen} → SOCKS`;
   return `${listen} → ${fmtAddress(spec.connect)}`;
 }
@@ -152,12 +178,22 @@ export async function openLocal(
   gatewayPorts: boolean,
   link: Link,
 ): Promise<Forward> {
-  const stats: ForwardStatus = { description: "", kind: "local", port: undefined, connections: 0, bytesIn: 0, bytesOut: 0 };
+  const stats: ForwardStatus = {
+    description: "",
+    kind: "local",
+    port: undefined,
+    connections: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   const onConnection = (sock: Socket) => {
     sock.on("error", () => {});
     sock.pause();
     link
-      .openChannel(spec.connect, { ip: sock.remoteAddress ?? "127.0.0.1", port: sock.remotePort ?? 0 })
+      .openChannel(spec.connect, {
+        ip: sock.remoteAddress ?? "127.0.0.1",
+        port: sock.remotePort ?? 0,
+      })
       .then((ch) => {
         splice(sock, ch, stats);
         sock.resume();
@@ -179,7 +215,14 @@ export async function openDynamic(
   gatewayPorts: boolean,
   link: Link,
 ): Promise<Forward> {
-  const stats: ForwardStatus = { description: "", kind: "dynamic", port: undefined, connections: 0, bytesIn: 0, bytesOut: 0 };
+  const stats: ForwardStatus = {
+    description: "",
+    kind: "dynamic",
+    port: undefined,
+    connections: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   const onConnection = (sock: Socket) => {
     sock.on("error", () => {});
     readSocksRequest(sock)
@@ -221,9 +264,15 @@ export function remoteStats(spec: Extract<ForwardSpec, { kind: "remote" }>): For
 }
 
 /** Connect an incoming forwarded-tcpip channel to its local destination. */
-export function acceptRemote(ch: ClientChannel, to: Address, stats: ForwardStatus, log: (l: string) => void): void {
+export function acceptRemote(
+  ch: ClientChannel,
+  to: Address,
+  stats: ForwardStatus,
+  log: (l: string) => void,
+): void {
   ch.on("error", () => {});
-  const sock = "socket" in to ? netConnect({ path: to.socket }) : netConnect({ host: to.host, port: to.port });
+  const sock =
+    "socket" in to ? netConnect({ path: to.socket }) : netConnect({ host: to.host, port: to.port });
   sock.once("connect", () => splice(sock, ch, stats));
   sock.once("error", (e) => {
     log(`remote forward → ${fmtAddress(to)}: ${messageOf(e)}`);

@@ -9,7 +9,14 @@ import { localUser } from "../paths.ts";
 import { type ForwardSpec, parseForward } from "../sshconfig/forward.ts";
 import { type ResolvedHost, resolveHost } from "../sshconfig/resolve.ts";
 import { expandTilde, expandTokens } from "../sshconfig/tokens.ts";
-import { type HopPlan, type Options, type TunnelPlan, parseProxyJump, planHop, planTunnel } from "./plan.ts";
+import {
+  type HopPlan,
+  type Options,
+  parseProxyJump,
+  planHop,
+  planTunnel,
+  type TunnelPlan,
+} from "./plan.ts";
 
 export interface ForwardFlags {
   /** ssh -o options */
@@ -19,7 +26,11 @@ export interface ForwardFlags {
   dynamic: string[];
 }
 
-export async function resolveName(ctx: Ctx, host: string, extraOptions: string[]): Promise<ResolvedHost> {
+export async function resolveName(
+  ctx: Ctx,
+  host: string,
+  extraOptions: string[],
+): Promise<ResolvedHost> {
   return resolveHost({
     host,
     configFile: ctx.configFile,
@@ -60,7 +71,11 @@ export async function loadPlan(ctx: Ctx, name: string, flags: ForwardFlags): Pro
     const jr = await resolveName(ctx, j.host, extra);
     if ((jr.options.get("proxyjump")?.[0] ?? "none") !== "none" && hops.length === 0) {
       // ssh would honour the first jump host's own ProxyJump; fwd keeps chains explicit.
-      throw new FwdError("config", `jump host ${j.host} has its own ProxyJump`, `list the whole chain in ${name}'s ProxyJump instead`);
+      throw new FwdError(
+        "config",
+        `jump host ${j.host} has its own ProxyJump`,
+        `list the whole chain in ${name}'s ProxyJump instead`,
+      );
     }
     hops.push(hopFrom(ctx, j.host, jr.options));
   }
@@ -69,8 +84,10 @@ export async function loadPlan(ctx: Ctx, name: string, flags: ForwardFlags): Pro
   const forwards: ForwardSpec[] = [];
   if ((o.get("clearallforwardings")?.[0] ?? "no") !== "yes") {
     for (const v of o.get("localforward") ?? []) forwards.push(parseForward("local", v, "config"));
-    for (const v of o.get("remoteforward") ?? []) forwards.push(parseForward("remote", v, "config"));
-    for (const v of o.get("dynamicforward") ?? []) forwards.push(parseForward("dynamic", v, "config"));
+    for (const v of o.get("remoteforward") ?? [])
+      forwards.push(parseForward("remote", v, "config"));
+    for (const v of o.get("dynamicforward") ?? [])
+      forwards.push(parseForward("dynamic", v, "config"));
   }
   for (const v of flags.local) forwards.push(parseForward("local", v, "cli"));
   for (const v of flags.remote) forwards.push(parseForward("remote", v, "cli"));

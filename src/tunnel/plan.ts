@@ -22,7 +22,12 @@ export interface HopPlan {
   agent: string | undefined;
   connectTimeoutMs: number;
   keepalive: { intervalMs: number; countMax: number };
-  hostKey: { alias: string | undefined; userFiles: string[]; globalFiles: string[]; strict: StrictMode };
+  hostKey: {
+    alias: string | undefined;
+    userFiles: string[];
+    globalFiles: string[];
+    strict: StrictMode;
+  };
 }
 
 export interface TunnelPlan {
@@ -143,9 +148,15 @@ export function planHop(name: string, o: Options, deps: HopDeps): HopPlan {
   };
 }
 
-/** ssh -G prints the default identity list when none is configured. */
+/** ssh -G prints this list (readconf.c fill_default_options) when no IdentityFile is set. */
+const DEFAULT_IDENTITIES = ["rsa", "ecdsa", "ecdsa_sk", "ed25519", "ed25519_sk", "xmss", "dsa"].map(
+  (t) => `~/.ssh/id_${t}`,
+);
+
 function isDefaultIdentityList(list: readonly string[]): boolean {
-  return list.length > 0 && list.every((p) => /^~\/\.ssh\/id_[a-z0-9_]+$/.test(p));
+  return (
+    list.length === DEFAULT_IDENTITIES.length && list.every((p, i) => p === DEFAULT_IDENTITIES[i])
+  );
 }
 
 /** Assemble the plan once every hop's options are known. */

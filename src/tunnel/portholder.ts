@@ -3,7 +3,7 @@
  * inode of the listener, /proc/<pid>/fd links name it. Best effort: any error
  * means "unknown", never a crash.
  */
-import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();

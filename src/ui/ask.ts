@@ -6,11 +6,17 @@
 import { execFile } from "node:child_process";
 import type { Ctx } from "../context.ts";
 
-export function passphraseAsker(ctx: Ctx): ((path: string) => Promise<string | undefined>) | undefined {
+export function passphraseAsker(
+  ctx: Ctx,
+): ((path: string) => Promise<string | undefined>) | undefined {
   if (ctx.interactive) {
     return async (path) => {
       const { password, isCancel } = await import("@clack/prompts");
-      const v = await password({ message: `Passphrase for ${path}`, input: ctx.stdin, output: ctx.stderr });
+      const v = await password({
+        message: `Passphrase for ${path}`,
+        input: ctx.stdin,
+        output: ctx.stderr,
+      });
       return isCancel(v) ? undefined : v;
     };
   }
@@ -18,13 +24,18 @@ export function passphraseAsker(ctx: Ctx): ((path: string) => Promise<string | u
   if (!askpass) return undefined;
   return (path) =>
     new Promise((resolve) => {
-      execFile(askpass, [`Enter passphrase for ${path}: `], { env: { ...ctx.env } as NodeJS.ProcessEnv }, (err, out) =>
-        resolve(err ? undefined : out.replace(/\r?\n$/, "")),
+      execFile(
+        askpass,
+        [`Enter passphrase for ${path}: `],
+        { env: { ...ctx.env } as NodeJS.ProcessEnv },
+        (err, out) => resolve(err ? undefined : out.replace(/\r?\n$/, "")),
       );
     });
 }
 
-export function hostKeyAsker(ctx: Ctx): ((q: { host: string; fingerprint: string; keyType: string }) => Promise<boolean>) | undefined {
+export function hostKeyAsker(
+  ctx: Ctx,
+): ((q: { host: string; fingerprint: string; keyType: string }) => Promise<boolean>) | undefined {
   if (!ctx.interactive) return undefined;
   return async (q) => {
     const { confirm, isCancel } = await import("@clack/prompts");
