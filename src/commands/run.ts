@@ -78,6 +78,16 @@ async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<
   for (const line of forwardLines(plan, handle)) logger.success(line);
   if (!ctx.quiet) ctx.stderr.write("Press Ctrl-C to stop.\n");
 
+  const onHup = () => {
+    logger.info("SIGHUP: re-reading the configuration");
+    import("../tunnel/load.ts")
+      .then(({ loadPlan }) => loadPlan(ctx, name, { ...opts, options: effectiveOptions(opts) }))
+      .then((next) => handle.reload(next))
+      .catch((e) =>
+        logger.warn(`reload failed, keeping the running tunnel: ${(e as Error).message}`),
+      );
+  };
+  process.on("SIGHUP", onHup);
   const stopOn = (sig: NodeJS.Signals) =>
     new Promise<NodeJS.Signals>((resolve) => process.once(sig, () => resolve(sig)));
   const ended = await Promise.race([
@@ -85,6 +95,7 @@ async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<
     stopOn("SIGTERM"),
     handle.done.then((e) => e ?? ("done" as const)),
   ]);
+  process.removeListener("SIGHUP", onHup);
   if (ended instanceof FwdError) throw ended;
   await handle.stop();
   if (!ctx.quiet) ctx.stderr.write(`stopped ${name}\n`);

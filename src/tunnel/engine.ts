@@ -25,6 +25,11 @@ export interface TunnelHandle {
   onChange(fn: (s: TunnelStatus) => void): void;
   onLog(fn: (line: string) => void): void;
   stop(): Promise<void>;
+  /**
+   * SIGHUP: switch to a re-read plan. Listeners whose spec is unchanged stay
+   * open; the link is re-established with the new hops.
+   */
+  reload(plan: TunnelPlan): Promise<void>;
   /** Resolves when the tunnel ends: with the error that ended it, or undefined after stop(). */
   done: Promise<FwdError | undefined>;
 }
@@ -102,7 +107,7 @@ class Tunnel implements TunnelHandle {
   readonly done: Promise<FwdError | undefined>;
 
   constructor(
-    private readonly plan: TunnelPlan,
+    private plan: TunnelPlan,
     private readonly deps: EngineDeps,
   ) {
     this.now = deps.now ?? Date.now;
@@ -196,13 +201,7 @@ class Tunnel implements TunnelHandle {
 
   async start(): Promise<void> {
     try {
-      for (const spec of this.plan.forwards) {
-        if (spec.kind === "local")
-          this.forwards.push(await openLocal(spec, this.plan.gatewayPorts, this.link));
-        else if (spec.kind === "dynamic")
-          this.forwards.push(await openDynamic(spec, this.plan.gatewayPorts, this.link));
-        else this.remotes.push({ spec, stats: remoteStats(spec) });
-      }
+      for (const spec of this.plan.forwards) await this.addForward(spec);
       await this.connect(true);
     } catch (e) {
       await this.teardown();
@@ -222,6 +221,42 @@ class Tunnel implements TunnelHandle {
       }, 2000),
     );
     for (const t of this.timers) t.unref?.();
+  }
+
+  private async addForward(spec: ForwardSpec): Promise<void> {
+    if (spec.kind === "local")
+      this.forwards.push(await openLocal(spec, this.plan.gatewayPorts, this.link));
+    else if (spec.kind === "dynamic")
+      this.forwards.push(await openDynamic(spec, this.plan.gatewayPorts, this.link));
+    else this.remotes.push({ spec, stats: remoteStats(spec) });
+  }
+
+  async reload(plan: TunnelPlan): Promise<void> {
+    const key = (f: ForwardSpec) => JSON.stringify(f);
+    const wanted = new Set(plan.forwards.map(key));
+    const kept = this.forwards.filter((f) => wanted.has(key(f.spec)));
+    const dropped = this.forwards.filter((f) => !wanted.has(key(f.spec)));
+    await Promise.all(dropped.map((f) => f.close()));
+    const have = new Set(kept.map((f) => key(f.spec)));
+    this.plan = plan;
+    this.forwards = kept;
+    this.remotes = [];
+    for (const spec of plan.forwards) {
+      if (spec.kind === "remote" || !have.has(key(spec))) {
+        try {
+          await this.addForward(spec);
+        } catch (e) {
+          this.log(`reload: ${messageOf(e)}`);
+        }
+      }
+    }
+    this.log(`configuration reloaded: ${kept.length} listener(s) kept, ${dropped.length} closed`);
+    this.lastError = "configuration reloaded";
+    const clients = this.clients;
+    if (this.state === "up" && clients.length) {
+      this.onLost(clients);
+      for (const c of clients) c.destroy();
+    }
   }
 
   /** Connect every hop, then request the remote forwards. */
