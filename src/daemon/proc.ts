@@ -22,7 +22,10 @@ export interface ProcessId {
 export function parseProcStat(text: string): string | undefined {
   const close = text.lastIndexOf(")");
   if (close < 0) return undefined;
-  const fields = text.slice(close + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
   const state = fields[0];
   const start = fields[19];

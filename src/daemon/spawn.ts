@@ -1,0 +1,159 @@
+/**
+ * `fwd run -d NAME`: starts the same fwd again as a detached, supervised child
+ * (`run NAME --daemon-child`, own session, stdio on the log) and waits until it
+ * reports ready or failed. On success it prints the forwards; on failure it
+ * throws the child's own error (so the exit code is the foreground one) and
+ * makes sure the child is gone.
+ */
+import { spawn } from "node:child_process";
+import { chmodSync, closeSync, openSync } from "node:fs";
+import { resolve } from "node:path";
+import type { RunOptions } from "../commands/run.ts";
+import type { Ctx } from "../context.ts";
+import { FwdError } from "../errors.ts";
+import { alreadyRunning, readLock } from "./lock.ts";
+import { isSameProcess, startTimeOf } from "./proc.ts";
+import {
+  errorOf,
+  REPORT_ENV,
+  readReport,
+  reportPath,
+  type StartReport,
+  sweepReports,
+} from "./report.ts";
+import { daemonFiles, ensureStateDir, readState, removeFile } from "./state.ts";
+
+/** The argv after the self command: the same run, as the background child. */
+export function childArgs(ctx: Ctx, name: string, opts: RunOptions): string[] {
+  const args = ["run", name, "--daemon-child"];
+  if (ctx.configFile) args.push("-F", resolve(ctx.configFile));
+  if (ctx.verbose) args.push("-v");
+  if (opts.acceptNew) args.push("--accept-new");
+  for (const o of opts.options) args.push("-o", o);
+  for (const l of opts.local) args.push("-L", l);
+  for (const r of opts.remote) args.push("-R", r);
+  for (const d of opts.dynamic) args.push("-D", d);
+  return args;
+}
+
+/** How long to wait for "ready": ConnectTimeout (from -o, else fwd's 15 s) plus 5 s. */
+export function startDeadlineMs(opts: RunOptions): number {
+  let seconds = 15;
+  for (const o of opts.options) {
+    const m = /^\s*connecttimeout\s*[=\s]\s*(\d+)\s*$/i.exec(o);
+    if (m) {
+      seconds = Number(m[1]);
+      break; // ssh: the first obtained value wins
+    }
+  }
+  return (seconds + 5) * 1000;
+}
+
+type Outcome = StartReport | { exited: number | null } | "timeout" | "interrupted";
+
+export async function startBackground(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
+  const files = daemonFiles(ctx.paths.stateDir, name);
+  ensureStateDir(files.dir);
+  const holder = readLock(files.lock);
+  if (holder && isSameProcess(holder)) throw alreadyRunning(name, holder);
+  sweepReports(files);
+
+  const report = reportPath(files, process.pid);
+  removeFile(report);
+  const logFd = openSync(files.log, "a", 0o600);
+  chmodSync(files.log, 0o600);
+  const [cmd, ...pre] = ctx.selfCommand;
+  if (!cmd) throw new FwdError("runtime", "cannot start fwd again: unknown executable");
+  const child = spawn(cmd, [...pre, ...childArgs(ctx, name, opts)], {
+    detached: true, // setsid: no controlling terminal, no SIGHUP when it closes
+    stdio: ["ignore", logFd, logFd],
+    env: { ...ctx.env, [REPORT_ENV]: report } as NodeJS.ProcessEnv,
+  });
+  closeSync(logFd);
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined)
+    throw new FwdError("runtime", `could not start the background process for ${name}`);
+
+  const outcome = await waitFor(child, report, startDeadlineMs(opts));
+  removeFile(report);
+  if (typeof outcome === "object" && "ok" in outcome && outcome.ok) {
+    printStarted(ctx, name, files.state);
+    return 0;
+  }
+  await ensureGone(pid);
+  if (outcome === "interrupted")
+    throw new FwdError("cancelled", `cancelled: ${name} was not started`);
+  if (outcome === "timeout") {
+    throw new FwdError(
+      "timeout",
+      `${name} did not come up within ${startDeadlineMs(opts) / 1000} s`,
+      `see what it did: fwd logs ${name}`,
+    );
+  }
+  if ("ok" in outcome) throw errorOf(outcome as Extract<StartReport, { ok: false }>);
+  // Exited without a word: perhaps it lost a race for the lock, perhaps it crashed.
+  const now = readLock(files.lock);
+  if (now && isSameProcess(now)) throw alreadyRunning(name, now);
+  throw new FwdError(
+    "runtime",
+    `the background process for ${name} exited (code ${outcome.exited ?? "signal"}) before it was ready`,
+    `see why: fwd logs ${name}`,
+  );
+}
+
+function waitFor(
+  child: ReturnType<typeof spawn>,
+  report: string,
+  deadlineMs: number,
+): Promise<Outcome> {
+  return new Promise((done) => {
+    let exited: number | null | undefined;
+    const finish = (o: Outcome) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onInt);
+      done(o);
+    };
+    child.once("exit", (code) => {
+      exited = code;
+    });
+    const poll = setInterval(() => {
+      const r = readReport(report);
+      if (r) finish(r);
+      // The report is written before exiting; one more look after exit avoids losing it.
+      else if (exited !== undefined) finish(readReport(report) ?? { exited });
+    }, 25);
+    const timer = setTimeout(() => finish(readReport(report) ?? "timeout"), deadlineMs);
+    const onInt = () => finish("interrupted");
+    process.once("SIGINT", onInt);
+    process.once("SIGTERM", onInt);
+  });
+}
+
+/** Our own child: SIGTERM, up to 2 s, then SIGKILL. Nothing may be left behind by a failed run -d. */
+async function ensureGone(pid: number): Promise<void> {
+  const start = startTimeOf(pid);
+  if (start === undefined) return;
+  const alive = () => isSameProcess({ pid, startTime: start });
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+    } catch {}
+  };
+  signal("SIGTERM");
+  for (let i = 0; i < 40 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) signal("SIGKILL");
+  for (let i = 0; i < 20 && alive(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
+function printStarted(ctx: Ctx, name: string, stateFile: string): void {
+  if (ctx.quiet) return;
+  const st = readState(stateFile);
+  const lines = (st?.forwards ?? []).map((f) => `  ${f.description}`);
+  const via = st?.via ? ` via ${st.via}` : "";
+  ctx.stdout.write(`${name} running in the background (pid ${st?.pid ?? "?"})${via}\n`);
+  if (lines.length > 0) ctx.stdout.write(`${lines.join("\n")}\n`);
+  ctx.stdout.write(`stop with: fwd stop ${name}\n`);
+}
