@@ -32,8 +32,12 @@ export function buildCli(selfCommand: string[]) {
     .option("--alive <seconds>", "ServerAliveInterval (default 15)")
     .option("--check", "Check the route before writing")
     .option("--print", "Print the snippet, write nothing")
-    .option("--yes", "Write without asking")
+    .option("--yes", "Write without asking (required without a terminal; else exit 2)")
     .option("--force", "Take over a hand-written Host of the same name")
+    .example(
+      "fwd init --bastion user@bastion-host --identity ~/.ssh/id_rsa --target target-host:22 --ssh-target user --yes",
+    )
+    .example("fwd init --bastion user@bastion-host --forward 18080:target-host:8080 --print")
     .action(async (o: Opts) => (await import("./commands/init.ts")).initCommand(ctx(o), o));
 
   cli

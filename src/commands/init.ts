@@ -1,0 +1,188 @@
+/**
+ * `fwd init`: validate the values, render the Host block(s), show and confirm
+ * (TTY) or require --yes (no TTY), write atomically with a backup, and print
+ * the next commands. `--print` prints the snippet and writes nothing.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Ctx } from "../context.ts";
+import { FwdError } from "../errors.ts";
+import { localUser } from "../paths.ts";
+import { upsertBlocks } from "../sshconfig/edit.ts";
+import { type InitValues, renderBlocks, renderSnippet } from "../sshconfig/snippet.ts";
+import { findSsh, intentsOf, mismatches, overrideError, sshG } from "../sshconfig/verify.ts";
+import { realTarget, type UpdateResult, updateFile, type WriteHooks } from "../sshconfig/write.ts";
+import { createLogger } from "../ui/logger.ts";
+import { missingError, missingFlags, readFlags, validateFlags } from "./init-flags.ts";
+
+export const initHelp =
+  "Without a terminal, fwd init writes only with --yes (else exit 2: pass --yes to write, or --print to see the snippet).";
+
+export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise<number> {
+  const log = createLogger(ctx);
+  const flags = readFlags(o);
+  const missing = missingFlags(flags, ctx.paths.sshDir);
+  if (missing.length > 0) throw missingError(missing);
+  const cwd = process.cwd();
+  const { values, warnings } = validateFlags(flags, {
+    home: ctx.paths.home,
+    sshDir: ctx.paths.sshDir,
+    cwd,
+    user: localUser(ctx.env),
+  });
+  for (const w of warnings) log.warn(w);
+
+  if (o.print) {
+    ctx.stdout.write(renderSnippet(values));
+    return 0;
+  }
+
+  const configPath = resolve(cwd, ctx.configFile ?? ctx.paths.userConfig);
+  const target = realTarget(configPath);
+  const before = readOrEmpty(target);
+  const force = Boolean(o.force);
+  const after = upsertBlocks(before, renderBlocks(values), { force }).data;
+  if (after.equals(before)) {
+    log.success(`${configPath} already has these blocks (unchanged)`);
+    printNext(ctx, values, configPath);
+    return 0;
+  }
+  if (!o.yes && !ctx.interactive) {
+    throw new FwdError(
+      "usage",
+      `not writing ${configPath} without --yes (no terminal to ask)`,
+      "pass --yes to write, or --print to see the snippet",
+    );
+  }
+  if (o.check) await checkRoute(ctx, values, after);
+  if (!o.yes) {
+    const ok = await confirmDiff(ctx, configPath, before, after);
+    if (!ok) {
+      log.info("nothing written");
+      return 1;
+    }
+  }
+
+  const result = await updateFile({
+    path: configPath,
+    transform: (current) => {
+      // Someone else changed the file since it was shown: do not overwrite their edit.
+      if (!(current ?? Buffer.alloc(0)).equals(before)) {
+        throw new FwdError(
+          "io",
+          `${configPath} changed while fwd was running`,
+          "run fwd init again",
+        );
+      }
+      return upsertBlocks(before, renderBlocks(values), { force }).data;
+    },
+    verify: (temp) => verifyConfig(ctx, temp, values),
+    hooks: testHooks(ctx),
+  });
+  report(ctx, values, configPath, result);
+  return 0;
+}
+
+function readOrEmpty(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
+    throw new FwdError("io", `cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** OpenSSH must accept the new file, and each written Host must resolve as intended. */
+async function verifyConfig(ctx: Ctx, temp: string, values: InitValues): Promise<void> {
+  const ssh = findSsh(ctx.env.PATH);
+  if (!ssh) return;
+  for (const intent of intentsOf(values)) {
+    const problems = mismatches(intent, await sshG(ssh, temp, intent.host));
+    if (problems.length > 0) throw overrideError(intent.host, problems);
+  }
+}
+
+async function confirmDiff(
+  ctx: Ctx,
+  path: string,
+  before: Buffer,
+  after: Buffer,
+): Promise<boolean> {
+  const { renderDiff } = await import("../ui/diff.ts");
+  const { confirm, isCancel } = await import("@clack/prompts");
+  ctx.stderr.write(
+    `Changes to ${path}:\n${renderDiff(before.toString("utf8"), after.toString("utf8"))}`,
+  );
+  const v = await confirm({
+    message: `Write ${path}?`,
+    initialValue: true,
+    input: ctx.stdin,
+    output: ctx.stderr,
+  });
+  if (isCancel(v)) throw new FwdError("cancelled", "cancelled; nothing written");
+  return v === true;
+}
+
+/**
+ * Integration point with `fwd check` (src/commands/check.ts, src/check/):
+ * the new config goes to a private temp file and the first Host is checked
+ * exactly as `fwd -F TEMP check NAME` would. Nothing is written on failure.
+ */
+async function checkRoute(ctx: Ctx, values: InitValues, config: Buffer): Promise<void> {
+  const spec = "./check.ts";
+  let mod: { checkCommand?: (c: Ctx, name: string) => Promise<number | undefined> };
+  try {
+    mod = await import(spec);
+  } catch {
+    createLogger(ctx).warn("route check is not available in this build; skipped");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "fwd-init-"));
+  try {
+    const file = join(dir, "config");
+    writeFileSync(file, config, { mode: 0o600 });
+    const code = (await mod.checkCommand?.({ ...ctx, configFile: file }, values.name)) ?? 0;
+    if (code !== 0)
+      throw new FwdError(
+        "runtime",
+        `route check for ${values.name} failed; nothing written`,
+        "fix the values, or run without --check to write anyway",
+      );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** FWD_TEST_PAUSE_BEFORE_RENAME=FILE: write the temp path to FILE and wait to be killed (crash tests). */
+function testHooks(ctx: Ctx): WriteHooks {
+  const pause = ctx.env.FWD_TEST_PAUSE_BEFORE_RENAME;
+  if (!pause) return {};
+  return {
+    beforeRename: (temp) => {
+      writeFileSync(pause, temp);
+      return new Promise(() => setInterval(() => {}, 1000));
+    },
+  };
+}
+
+function report(ctx: Ctx, v: InitValues, configPath: string, r: UpdateResult): void {
+  const log = createLogger(ctx);
+  const hosts = [v.name, ...(v.second ? [v.second.name] : [])].map((h) => `Host ${h}`).join(", ");
+  const where = r.path === configPath ? configPath : `${configPath} (-> ${r.path})`;
+  if (r.status === "unchanged") log.success(`${where} already has these blocks (unchanged)`);
+  else log.success(`wrote ${hosts} to ${where}${r.backup ? ` (backup: ${r.backup})` : ""}`);
+  printNext(ctx, v, configPath);
+}
+
+function printNext(ctx: Ctx, v: InitValues, configPath: string): void {
+  if (ctx.quiet) return;
+  const f = ctx.configFile ? ` -F ${configPath}` : "";
+  const lines = [`  fwd${f} run ${v.name}          # foreground; Ctrl-C stops`];
+  if (v.second)
+    lines.push(
+      `  ssh${f} ${v.second.name}              # in another terminal, while ${v.name} runs`,
+    );
+  lines.push(`  fwd${f} run ${v.name} -d       # or in the background`);
+  ctx.stderr.write(`Next:\n${lines.join("\n")}\n`);
+}
