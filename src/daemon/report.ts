@@ -1,6 +1,6 @@
 /**
  * How a background child tells the `run -d` that started it whether it came
- * up: one JSON file, NAME.start-<parent pid>, written once (atomically) by the
+ * up: one JSON file, NAME.start-<parent pid>-<n>, written once (atomically) by the
  * child and read and removed by the parent. The state file cannot carry this:
  * a child that loses the lock race must not touch the winner's state.
  */
@@ -21,8 +21,12 @@ export type StartReport =
 /** The environment variable that hands the report path to the child. */
 export const REPORT_ENV = "FWD_DAEMON_REPORT";
 
+let serial = 0;
+
+/** A report path no other `run -d` uses: parent pid plus a serial (one process may start several). */
 export function reportPath(files: DaemonFiles, parentPid: number): string {
-  return `${files.stem}.start-${parentPid}`;
+  serial += 1;
+  return `${files.stem}.start-${parentPid}-${serial}`;
 }
 
 export function writeReport(path: string, report: StartReport): void {
@@ -71,8 +75,7 @@ export function sweepReports(files: DaemonFiles): void {
   }
   for (const f of entries) {
     if (!f.startsWith(prefix)) continue;
-    const suffix = f.slice(prefix.length);
-    if (/^\d+$/.test(suffix) && startTimeOf(Number(suffix)) === undefined)
-      removeFile(`${files.dir}/${f}`);
+    const m = /^(\d+)-\d+$/.exec(f.slice(prefix.length));
+    if (m && startTimeOf(Number(m[1])) === undefined) removeFile(`${files.dir}/${f}`);
   }
 }

@@ -3,7 +3,7 @@
  *   NAME.lock        who owns NAME: {name, pid, startTime, startedAt} (lock.ts)
  *   NAME.state.json  what that process reports (DaemonState), rewritten on every change
  *   NAME.log         its log (NAME.log.1 after rotation)
- *   NAME.start-PID   the one-shot "ready or failed" report for the `run -d` with that pid
+ *   NAME.start-PID-N the one-shot "ready or failed" report for the `run -d` with that pid
  * NAME is escaped so any Host alias makes one safe file name.
  */
 import {
