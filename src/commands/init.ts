@@ -3,7 +3,7 @@
  * (TTY) or require --yes (no TTY), write atomically with a backup, and print
  * the next commands. `--print` prints the snippet and writes nothing.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Ctx } from "../context.ts";
@@ -77,7 +77,7 @@ export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise
       }
       return upsertBlocks(before, renderBlocks(values), { force }).data;
     },
-    verify: (temp) => verifyConfig(ctx, temp, values),
+    verify: (temp) => verifyConfig(ctx, temp, target, values),
     hooks: testHooks(ctx),
   });
   report(ctx, values, configPath, result);
@@ -93,12 +93,37 @@ function readOrEmpty(path: string): Buffer {
   }
 }
 
-/** OpenSSH must accept the new file, and each written Host must resolve as intended. */
-async function verifyConfig(ctx: Ctx, temp: string, values: InitValues): Promise<void> {
+/**
+ * OpenSSH must accept the new file, and each written Host must resolve as
+ * intended. A file ssh already rejects (say, a BOM, which OpenSSH does not
+ * skip) is not made worse by fwd's block: that is a warning, not a refusal.
+ */
+async function verifyConfig(
+  ctx: Ctx,
+  temp: string,
+  original: string,
+  values: InitValues,
+): Promise<void> {
   const ssh = findSsh(ctx.env.PATH);
   if (!ssh) return;
   for (const intent of intentsOf(values)) {
-    const problems = mismatches(intent, await sshG(ssh, temp, intent.host));
+    let options: Awaited<ReturnType<typeof sshG>>;
+    try {
+      options = await sshG(ssh, temp, intent.host);
+    } catch (e) {
+      const before = existsSync(original)
+        ? await sshG(ssh, original, intent.host).then(
+            () => "ok",
+            (b: Error) => b.message,
+          )
+        : "ok";
+      if (before === "ok") throw e;
+      createLogger(ctx).warn(
+        `${before.replace("ssh rejects the new config", `ssh already rejects ${original}`)}; skipped ssh's check of the new blocks`,
+      );
+      return;
+    }
+    const problems = mismatches(intent, options);
     if (problems.length > 0) throw overrideError(intent.host, problems);
   }
 }

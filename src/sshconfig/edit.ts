@@ -183,7 +183,10 @@ function insert(lines: Line[], pending: Line[][], eol: string): Line[] {
   const last = out[out.length - 1];
   if (last && last.eol === "") last.eol = eol;
   if (last && !isBlank(last)) out.push(sep);
-  pending.forEach((b, i) => out.push(...(i > 0 ? [sep] : []), ...b));
+  for (const [i, b] of pending.entries()) {
+    if (i > 0) out.push(sep);
+    out.push(...b);
+  }
   return out;
 }
 
