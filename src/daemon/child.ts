@@ -3,7 +3,8 @@
  * --daemon-child, in its own session, stdin /dev/null, stdout/stderr on the log).
  * It owns NAME's lock for its whole life, keeps NAME.state.json current,
  * reports "ready" or the failure to the `run -d` that started it, and cleans
- * up on SIGTERM/SIGINT. SIGHUP does not stop it.
+ * up on SIGTERM/SIGINT. SIGHUP re-reads ssh_config (as the foreground run does);
+ * it never stops the run.
  */
 import { resolve } from "node:path";
 import type { RunOptions } from "../commands/run.ts";
@@ -43,7 +44,7 @@ export async function runDaemonChild(
 async function serve(
   ctx: Ctx,
   name: string,
-  _opts: RunOptions,
+  opts: RunOptions,
   open: () => Promise<TunnelHandle>,
 ): Promise<number> {
   const files = daemonFiles(ctx.paths.stateDir, name);
@@ -115,9 +116,16 @@ async function serve(
   };
   process.on("SIGTERM", onStop);
   process.on("SIGINT", onStop);
-  // Closing the terminal must not stop a background run (it has no terminal, but a
-  // SIGHUP sent by hand is ignored too until config reload exists).
-  process.on("SIGHUP", () => log.write("SIGHUP ignored"));
+  // Closing a terminal never reaches this process (own session); a SIGHUP sent on
+  // purpose means "re-read the config", never "stop".
+  let current: TunnelHandle | undefined;
+  process.on("SIGHUP", () => {
+    if (!current) return log.write("SIGHUP ignored: not up yet");
+    log.write("SIGHUP: re-reading the configuration");
+    reloadFrom(ctx, name, opts, current).catch((e) =>
+      log.write(`reload failed, keeping the running tunnel: ${messageOf(e)}`),
+    );
+  });
 
   log.write(`starting ${name} (pid ${me.pid})`);
   save({
@@ -146,6 +154,7 @@ async function serve(
     return err.exitCode;
   }
 
+  current = handle;
   handle.onLog((line) => log.write(line));
   handle.onChange(save);
   const first = handle.status();
@@ -169,4 +178,15 @@ async function serve(
   log.write(`ended: ${why}`);
   cleanup({ ...stateFrom(base, handle.status()), state: "stopped", lastError: why });
   return ended ? ended.exitCode : 0;
+}
+
+async function reloadFrom(
+  ctx: Ctx,
+  name: string,
+  opts: RunOptions,
+  handle: TunnelHandle,
+): Promise<void> {
+  const { loadPlan } = await import("../tunnel/load.ts");
+  const { effectiveOptions } = await import("../commands/run.ts");
+  await handle.reload(await loadPlan(ctx, name, { ...opts, options: effectiveOptions(opts) }));
 }

@@ -36,26 +36,31 @@ export function childArgs(ctx: Ctx, name: string, opts: RunOptions): string[] {
   return args;
 }
 
-/** How long to wait for "ready": ConnectTimeout (from -o, else fwd's 15 s) plus 5 s. */
-export function startDeadlineMs(opts: RunOptions): number {
-  let seconds = 15;
-  for (const o of opts.options) {
-    const m = /^\s*connecttimeout\s*[=\s]\s*(\d+)\s*$/i.exec(o);
-    if (m) {
-      seconds = Number(m[1]);
-      break; // ssh: the first obtained value wins
-    }
-  }
-  return (seconds + 5) * 1000;
+/**
+ * How long `run -d` waits for "ready": every hop's ConnectTimeout plus 5 s.
+ * Loading the plan here also fails a bad config at once, with the foreground's
+ * error and exit code, before any process is started.
+ */
+export async function planDeadlineMs(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
+  const { loadPlan } = await import("../tunnel/load.ts");
+  const { effectiveOptions } = await import("../commands/run.ts");
+  const plan = await loadPlan(ctx, name, { ...opts, options: effectiveOptions(opts) });
+  return plan.hops.reduce((sum, h) => sum + h.connectTimeoutMs, 0) + 5_000;
 }
 
 type Outcome = StartReport | { exited: number | null } | "timeout" | "interrupted";
 
-export async function startBackground(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
+export async function startBackground(
+  ctx: Ctx,
+  name: string,
+  opts: RunOptions,
+  deadline: typeof planDeadlineMs = planDeadlineMs,
+): Promise<number> {
   const files = daemonFiles(ctx.paths.stateDir, name);
   ensureStateDir(files.dir);
   const holder = readLock(files.lock);
   if (holder && isSameProcess(holder)) throw alreadyRunning(name, holder);
+  const deadlineMs = await deadline(ctx, name, opts);
   sweepReports(files);
 
   const report = reportPath(files, process.pid);
@@ -75,7 +80,7 @@ export async function startBackground(ctx: Ctx, name: string, opts: RunOptions):
   if (pid === undefined)
     throw new FwdError("runtime", `could not start the background process for ${name}`);
 
-  const outcome = await waitFor(child, report, startDeadlineMs(opts));
+  const outcome = await waitFor(child, report, deadlineMs);
   removeFile(report);
   if (typeof outcome === "object" && "ok" in outcome && outcome.ok) {
     printStarted(ctx, name, files.state);
@@ -87,7 +92,7 @@ export async function startBackground(ctx: Ctx, name: string, opts: RunOptions):
   if (outcome === "timeout") {
     throw new FwdError(
       "timeout",
-      `${name} did not come up within ${startDeadlineMs(opts) / 1000} s`,
+      `${name} did not come up within ${Math.round(deadlineMs / 1000)} s`,
       `see what it did: fwd logs ${name}`,
     );
   }

@@ -10,6 +10,8 @@ import { daemonFiles } from "../../src/daemon/state.ts";
 import { tempDir, testCtx, waitUntil } from "../helpers/daemon-ctx.ts";
 
 const fake = join(import.meta.dir, "../helpers/daemon-fake-fwd.ts");
+/** The fake has no ssh_config to plan from: a fixed start deadline. */
+const deadline = async () => 20_000;
 const runOpts = (options: string[] = []) => ({
   background: true,
   acceptNew: false,
@@ -83,7 +85,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
   test("returns once the forward listens, prints it, and stop frees the port", async () => {
     const port = await freePort();
     const c = ctxWith({ FAKE_PORT: String(port), FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts())).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
     pids.push(fakePid());
     expect(await hello(port)).toBe("hello\n");
     expect(c.out()).toBe(
@@ -116,20 +118,22 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("a second run -d of the same NAME: already running, exit 1", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts())).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
     pids.push(fakePid());
     const again = ctxWith({});
-    await expect(startBackground(again.ctx, "forward1", runOpts())).rejects.toMatchObject({
-      exitCode: 1,
-      message: expect.stringMatching(
-        new RegExp(`^forward1 is already running \\(pid ${fakePid()} since .+\\)$`),
-      ),
-    });
+    await expect(startBackground(again.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject(
+      {
+        exitCode: 1,
+        message: expect.stringMatching(
+          new RegExp(`^forward1 is already running \\(pid ${fakePid()} since .+\\)$`),
+        ),
+      },
+    );
   });
 
   test("the child's failure comes back with its exit code, and no process is left", async () => {
     const c = ctxWith({ FAKE_MODE: "auth", FAKE_PIDFILE: pidFile() });
-    await expect(startBackground(c.ctx, "forward1", runOpts())).rejects.toMatchObject({
+    await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
       exitCode: 4,
       message: "authentication failed for me@bastion",
       hint: "check IdentityFile",
@@ -147,7 +151,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
     const port = (busy.address() as { port: number }).port;
     try {
       const c = ctxWith({ FAKE_PORT: String(port), FAKE_PIDFILE: pidFile() });
-      await expect(startBackground(c.ctx, "forward1", runOpts())).rejects.toMatchObject({
+      await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
         exitCode: 5,
       });
       pids.push(fakePid());
@@ -159,7 +163,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
   test("a child that never gets ready is killed at the deadline (ConnectTimeout + 5 s)", async () => {
     const c = ctxWith({ FAKE_MODE: "hang", FAKE_PIDFILE: pidFile() });
     await expect(
-      startBackground(c.ctx, "forward1", runOpts(["ConnectTimeout=1"])),
+      startBackground(c.ctx, "forward1", runOpts(), async () => 6000),
     ).rejects.toMatchObject({
       code: "timeout",
       message: "forward1 did not come up within 6 s",
@@ -171,16 +175,16 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("a child that dies without a word is reported with a pointer to the log", async () => {
     const c = ctxWith({ FAKE_MODE: "crash", FAKE_PIDFILE: pidFile() });
-    await expect(startBackground(c.ctx, "forward1", runOpts())).rejects.toMatchObject({
+    await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
       exitCode: 1,
       message: "the background process for forward1 exited (code 3) before it was ready",
       hint: "see why: fwd logs forward1",
     });
   });
 
-  test("SIGHUP does not stop it; its own session means no terminal can send one", async () => {
+  test("SIGHUP re-reads the config and never stops it; its own session means no terminal sends one", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts())).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
     const pid = fakePid();
     pids.push(pid);
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -189,12 +193,17 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
     process.kill(pid, "SIGHUP");
     await new Promise((r) => setTimeout(r, 300));
     expect(startTimeOf(pid)).toBeString();
-    expect(readFileSync(daemonFiles(t.dir, "forward1").log, "utf8")).toContain("SIGHUP ignored");
+    await waitUntil(
+      () => readFileSync(daemonFiles(t.dir, "forward1").log, "utf8").includes("SIGHUP: re-reading"),
+      2000,
+      "SIGHUP logged",
+    );
+    expect(startTimeOf(pid)).toBeString();
   });
 
   test("status follows the link: reconnecting after a drop", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts())).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
     pids.push(fakePid());
     process.kill(fakePid(), "SIGUSR2");
     await waitUntil(
@@ -210,7 +219,9 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("10 concurrent run -d of one NAME: exactly one survivor, nine clear errors", async () => {
     const results = await Promise.allSettled(
-      Array.from({ length: 10 }, () => startBackground(ctxWith({}).ctx, "forward1", runOpts())),
+      Array.from({ length: 10 }, () =>
+        startBackground(ctxWith({}).ctx, "forward1", runOpts(), deadline),
+      ),
     );
     const ok = results.filter((r) => r.status === "fulfilled");
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
