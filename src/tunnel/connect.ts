@@ -116,6 +116,8 @@ export async function connectHop(
     userFiles: hop.hostKey.userFiles,
     globalFiles: hop.hostKey.globalFiles,
     strict: hop.hostKey.strict,
+    hashKnownHosts: hop.hostKey.hash,
+    name: hop.name,
     ...(deps.ask ? { ask: deps.ask } : {}),
   });
   const auth = createAuthenticator(hop, deps);

@@ -144,6 +144,7 @@ export function planHop(name: string, o: Options, deps: HopDeps): HopPlan {
       userFiles: files("userknownhostsfile").map((p) => deps.expandPath(p, o)),
       globalFiles: files("globalknownhostsfile").map((p) => deps.expandPath(p, o)),
       strict: strictMode(first(o, "stricthostkeychecking")),
+      hash: yes(first(o, "hashknownhosts")),
     },
   };
 }

@@ -27,6 +27,8 @@ export function readSocksRequest(sock: Socket): Promise<SocksRequest> {
       reject(new Error(why));
     };
     const done = (req: SocksRequest, rest: Buffer) => {
+      // Stop the flow first: bytes sent right after the request must wait for the channel.
+      sock.pause();
       sock.removeListener("data", onData);
       if (rest.length > 0) sock.unshift(rest);
       resolve(req);

@@ -64,6 +64,7 @@ describe("a hop from resolved options", () => {
       userFiles: ["/home/u/.ssh/known_hosts", "/home/u/.ssh/known_hosts2"],
       globalFiles: ["/etc/ssh/ssh_known_hosts"],
       strict: "yes",
+      hash: false,
     });
   });
 
