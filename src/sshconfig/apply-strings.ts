@@ -1,0 +1,241 @@
+/**
+ * String, command and list options of readconf.c process_config_line_depth()
+ * (parse_string, parse_command, parse_char_array and their special cases).
+ */
+import { checkAlgorithms } from "./algorithms.ts";
+import { type Args, type LineCtx, LineError, setN } from "./apply.ts";
+import type { Line } from "./lexer.ts";
+import { matchPattern } from "./match.ts";
+import { list, type Options } from "./options.ts";
+import { parseJump } from "./proxyjump.ts";
+import { a2port } from "./services.ts";
+import { expandRaw } from "./tokens.ts";
+import { validDomain, validEnvName } from "./values.ts";
+
+const STRINGS = new Set([
+  "user",
+  "hostname",
+  "hostkeyalias",
+  "preferredauthentications",
+  "bindaddress",
+  "bindinterface",
+  "pkcs11provider",
+  "securitykeyprovider",
+  "xauthlocation",
+  "kbdinteractivedevices",
+  "controlpath",
+  "revokedhostkeys",
+  "ignoreunknown",
+  "gssapiclientidentity",
+  "gssapiserveridentity",
+]);
+const COMMANDS = new Set(["proxycommand", "localcommand", "remotecommand", "knownhostscommand"]);
+const DIGESTS = ["MD5", "SHA1", "SHA256", "SHA384", "SHA512"];
+
+function setS(o: Options, c: LineCtx, key: string, v: string): void {
+  if (!c.active || o.s.has(key)) return;
+  o.s.set(key, v);
+  if (!o.origins.has(key)) o.origins.set(key, c.origin);
+}
+
+function required(arg: string | undefined, msg = "Missing argument."): string {
+  if (arg === undefined || arg === "") throw new LineError(msg);
+  return arg;
+}
+
+/** Lists where "none" must stand alone (parse_char_array, LogVerbose, CanonicalDomains). */
+function noneAlone(kw: string, args: Args, arg: string, i: number): void {
+  if (arg.toLowerCase() === "none" && (i > 0 || args.left > 0)) {
+    throw new LineError(`keyword ${kw} "none" argument must appear alone.`);
+  }
+}
+
+function addOrigin(o: Options, c: LineCtx, key: string): void {
+  if (!o.origins.has(key)) o.origins.set(key, c.origin);
+}
+
+/** The validation of IdentityAgent / ForwardAgent paths (readconf.c parse_agent_path). */
+function agentPath(c: LineCtx, arg: string): void {
+  try {
+    expandRaw(arg, undefined, c.env);
+  } catch {
+    throw new LineError(`Invalid environment expansion ${arg}.`);
+  }
+  if (arg[0] === "$" && arg[1] !== "{" && !validEnvName(arg.slice(1))) {
+    throw new LineError(`Invalid environment name ${arg}.`);
+  }
+}
+
+export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, args: Args): void {
+  const kw = line.keyword;
+  if (STRINGS.has(op)) {
+    setS(o, c, op, required(args.next()));
+  } else if (COMMANDS.has(op)) {
+    // the rest of the line, raw; ProxyCommand is ignored once ProxyJump is set
+    const v = line.rest.replace(/^[ \t\r\n=]+/, "");
+    if (!(op === "proxycommand" && o.jump)) setS(o, c, op, v);
+    args.consume();
+  } else if (op === "proxyjump") {
+    const v = line.rest.replace(/^[ \t\r\n=]+/, "");
+    const active = c.active && !o.s.has("proxycommand") && !o.jump;
+    const r = parseJump(v, active);
+    if (r === undefined) throw new LineError(`Invalid ProxyJump "${v}"`);
+    if (active && r !== "syntax-ok") {
+      o.jump = r;
+      if (r.host !== "none" || r.port !== 0) o.s.set("proxycommand", "none");
+      addOrigin(o, c, "proxyjump");
+    }
+    args.consume();
+  } else if (op === "identityfile" || op === "certificatefile") {
+    const arg = required(args.next());
+    if (!c.active) return;
+    const l = list(o, op);
+    const prov = list(o, `${op}.userprovided`);
+    const mark = c.userConf ? "1" : "0";
+    const max = op === "identityfile" ? 100 : 100;
+    if (op === "identityfile" && l.length >= max)
+      throw new LineError(`Too many identity files specified (max ${max}).`);
+    if (l.some((p, i) => p === arg && prov[i] === mark)) return;
+    l.push(arg);
+    prov.push(mark);
+    addOrigin(o, c, op);
+  } else if (op === "globalknownhostsfile" || op === "userknownhostsfile") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    let i = 0;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
+      noneAlone(kw, args, arg, i++);
+      if (c.active && wasEmpty) {
+        const l = list(o, op);
+        if (l.length >= 16) throw new LineError(`too many ${kw} entries.`);
+        l.push(arg);
+        addOrigin(o, c, op);
+      }
+    }
+  } else if (op === "logverbose") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    let i = 0;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
+      noneAlone(kw, args, arg, i++);
+      if (c.active && wasEmpty) {
+        list(o, op).push(arg);
+        addOrigin(o, c, op);
+      }
+    }
+  } else if (op === "sendenv") {
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      if (arg === "" || arg.includes("=")) throw new LineError("Invalid environment name.");
+      if (!c.active) continue;
+      const l = list(o, op);
+      if (arg.startsWith("-")) {
+        const pat = arg.slice(1);
+        o.lists.set(
+          op,
+          l.filter((e) => !matchPattern(e, pat)),
+        );
+        continue;
+      }
+      l.push(arg);
+      addOrigin(o, c, op);
+    }
+  } else if (op === "setenv") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      if (!arg.includes("=")) throw new LineError("Invalid SetEnv.");
+      if (!c.active || !wasEmpty) continue;
+      const l = list(o, op);
+      const name = arg.slice(0, arg.indexOf("="));
+      if (l.some((e) => e.slice(0, e.indexOf("=")) === name)) continue;
+      l.push(arg);
+      addOrigin(o, c, op);
+    }
+  } else if (op === "permitremoteopen") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    let i = 0;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      const low = arg.toLowerCase();
+      if (low === "none" || low === "any") {
+        if (i > 0 || args.left > 0)
+          throw new LineError(`keyword ${kw} "${arg}" argument must appear alone.`);
+      } else {
+        const m = /^(\[[^\]]*\]|[^:/[]*)(?::(.*))?$/.exec(arg);
+        if (!m || (m[1] ?? "") === "") throw new LineError(`missing host in permitremoteopen`);
+        const port = m[2];
+        if (port === undefined || (port !== "*" && a2port(port) <= 0)) {
+          throw new LineError("bad port number in permitremoteopen");
+        }
+      }
+      if (c.active && wasEmpty) {
+        list(o, op).push(arg);
+        addOrigin(o, c, op);
+      }
+      i++;
+    }
+    if (i === 0) throw new LineError("missing permitremoteopen specification");
+  } else if (op === "canonicaldomains") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    let i = 0;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
+      noneAlone(kw, args, arg, i++);
+      const d = validDomain(arg, true);
+      if ("error" in d) throw new LineError(d.error);
+      if (!c.active || !wasEmpty) continue;
+      const l = list(o, op);
+      if (l.length >= 32) throw new LineError("too many hostname suffixes.");
+      l.push(d.ok);
+      addOrigin(o, c, op);
+    }
+  } else if (op === "canonicalizepermittedcnames") {
+    const wasEmpty = !o.lists.get(op)?.length;
+    let i = 0;
+    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
+      let entry: string;
+      if (arg.toLowerCase() === "none") {
+        if (i > 0 || args.left > 0)
+          throw new LineError(`keyword ${kw} "none" argument must appear alone.`);
+        entry = `${arg}:`;
+      } else if (arg === "*") entry = "*:*";
+      else {
+        const low = arg.toLowerCase();
+        const k = low.indexOf(":");
+        if (k < 0 || k === low.length - 1) throw new LineError(`Invalid permitted CNAME "${low}"`);
+        entry = low;
+      }
+      i++;
+      if (!c.active || !wasEmpty) continue;
+      const l = list(o, op);
+      if (l.length >= 32) throw new LineError("too many permitted CNAMEs.");
+      l.push(entry);
+      addOrigin(o, c, op);
+    }
+  } else if (op === "forwardagent") {
+    const arg = args.next();
+    if (arg === undefined || arg === "") throw new LineError("missing argument.");
+    const low = arg.toLowerCase();
+    const flag = low === "yes" || low === "true" ? 1 : low === "no" || low === "false" ? 0 : -1;
+    if (flag !== -1) {
+      setN(o, c, "forwardagent", flag);
+      return;
+    }
+    if (c.active && !o.n.has("forwardagent")) o.n.set("forwardagent", 1);
+    agentPath(c, arg);
+    setS(o, c, "forwardagent.path", arg);
+    addOrigin(o, c, "forwardagent");
+  } else if (op === "identityagent") {
+    const arg = required(args.next());
+    agentPath(c, arg);
+    setS(o, c, op, arg);
+  } else if (op === "fingerprinthash") {
+    const arg = required(args.next());
+    const v = DIGESTS.indexOf(arg.toUpperCase());
+    if (v < 0) throw new LineError(`Invalid hash algorithm "${arg}".`);
+    setN(o, c, op, v);
+  } else if (checkAlgorithms(op, args)) {
+    // algorithms.ts validated the list; keep it as written
+    setS(o, c, op, args.a[args.i - 1] as string);
+  } else {
+    throw new LineError(`Unimplemented opcode ${op}`);
+  }
+}
