@@ -3,15 +3,15 @@
  * (TTY) or require --yes (no TTY), write atomically with a backup, and print
  * the next commands. `--print` prints the snippet and writes nothing.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Ctx } from "../context.ts";
 import { FwdError } from "../errors.ts";
 import { localUser } from "../paths.ts";
 import { upsertBlocks } from "../sshconfig/edit.ts";
 import { type InitValues, renderBlocks, renderSnippet } from "../sshconfig/snippet.ts";
-import { findSsh, intentsOf, mismatches, overrideError, sshG } from "../sshconfig/verify.ts";
+import { verifyNewConfig } from "../sshconfig/verify.ts";
 import { realTarget, type UpdateResult, updateFile, type WriteHooks } from "../sshconfig/write.ts";
 import { createLogger } from "../ui/logger.ts";
 import { missingError, missingFlags, readFlags, validateFlags } from "./init-flags.ts";
@@ -77,7 +77,17 @@ export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise
       }
       return upsertBlocks(before, renderBlocks(values), { force }).data;
     },
-    verify: (temp) => verifyConfig(ctx, temp, target, values),
+    verify: (temp) =>
+      verifyNewConfig({
+        temp,
+        original: target,
+        values,
+        env: ctx.env,
+        paths: ctx.paths,
+        localUser: localUser(ctx.env),
+        localHostname: hostname(),
+        warn: (m) => log.warn(m),
+      }),
     hooks: testHooks(ctx),
   });
   report(ctx, values, configPath, result);
@@ -90,41 +100,6 @@ function readOrEmpty(path: string): Buffer {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return Buffer.alloc(0);
     throw new FwdError("io", `cannot read ${path}: ${(e as Error).message}`);
-  }
-}
-
-/**
- * OpenSSH must accept the new file, and each written Host must resolve as
- * intended. A file ssh already rejects (say, a BOM, which OpenSSH does not
- * skip) is not made worse by fwd's block: that is a warning, not a refusal.
- */
-async function verifyConfig(
-  ctx: Ctx,
-  temp: string,
-  original: string,
-  values: InitValues,
-): Promise<void> {
-  const ssh = findSsh(ctx.env.PATH);
-  if (!ssh) return;
-  for (const intent of intentsOf(values)) {
-    let options: Awaited<ReturnType<typeof sshG>>;
-    try {
-      options = await sshG(ssh, temp, intent.host);
-    } catch (e) {
-      const before = existsSync(original)
-        ? await sshG(ssh, original, intent.host).then(
-            () => "ok",
-            (b: Error) => b.message,
-          )
-        : "ok";
-      if (before === "ok") throw e;
-      createLogger(ctx).warn(
-        `${before.replace("ssh rejects the new config", `ssh already rejects ${original}`)}; skipped ssh's check of the new blocks`,
-      );
-      return;
-    }
-    const problems = mismatches(intent, options);
-    if (problems.length > 0) throw overrideError(intent.host, problems);
   }
 }
 

@@ -8,6 +8,7 @@ import { accessSync, constants, type Stats, statSync } from "node:fs";
 import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { FwdError } from "../errors.ts";
+import { type ForwardSpec, parseForward } from "./forward.ts";
 
 export interface LocalTcpForward {
   /** Listen address, always explicit (default 127.0.0.1) so ssh cannot fall back to another. */
@@ -163,21 +164,34 @@ export function parseLocal(value: string): { bind: string; port: number } {
   return { bind: validateHost(flag, hp.host), port: validatePort(flag, hp.port) };
 }
 
-/** `--forward [bind:]port:host:hostport` (ssh -L syntax, TCP only). */
+/**
+ * `--forward [bind:]port:host:hostport` (ssh -L syntax, TCP only). The shape
+ * is ssh's own parse_forward (forward.ts); each field is then validated here.
+ */
 export function parseForwardFlag(value: string): LocalTcpForward {
   const flag = "--forward";
   checkText(flag, value, 540);
-  const tok = String.raw`(\[[^\]]*\]|[^:[\]]+)`;
-  const m = new RegExp(`^(?:${tok}:)?${tok}:${tok}:${tok}$`).exec(value);
-  if (!m)
+  if (/[\s\\]/.test(value))
+    throw usage(flag, `"${value}" contains a space or a backslash`, "e.g. 18080:target-host:8080");
+  let spec: ForwardSpec;
+  try {
+    spec = parseForward("local", value, "cli");
+  } catch {
     throw usage(flag, `"${value}" is not [bind:]port:host:hostport`, "e.g. 18080:target-host:8080");
-  const parts = m.slice(1).filter((p): p is string => p !== undefined);
-  const [bind, port, host, hostPort] = parts.length === 4 ? parts : ["127.0.0.1", ...parts];
+  }
+  if (spec.kind !== "local" || "socket" in spec.listen || "socket" in spec.connect) {
+    throw usage(
+      flag,
+      `"${value}" is not a TCP forward`,
+      "fwd init writes [bind:]port:host:hostport forwards; add others by hand",
+    );
+  }
+  const port = (n: number) => validatePort(flag, String(n));
   return {
-    bind: validateHost(flag, bind!),
-    port: validatePort(flag, port!),
-    host: validateHost(flag, host!),
-    hostPort: validatePort(flag, hostPort!),
+    bind: spec.listen.bind === undefined ? "127.0.0.1" : validateHost(flag, spec.listen.bind),
+    port: port(spec.listen.port),
+    host: validateHost(flag, spec.connect.host),
+    hostPort: port(spec.connect.port),
   };
 }
 

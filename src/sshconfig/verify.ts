@@ -5,10 +5,13 @@
  * override what fwd writes; that is reported, and nothing is written.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { join } from "node:path";
 import { FwdError } from "../errors.ts";
-import { bracket, type InitValues } from "./snippet.ts";
+import type { Env, Paths } from "../paths.ts";
+import { formatForward } from "./forward.ts";
+import { resolveHost } from "./resolve.ts";
+import type { InitValues } from "./snippet.ts";
 
 /** option -> values, lowercase keys, as `ssh -G` prints them. */
 export type Options = Map<string, string[]>;
@@ -30,8 +33,12 @@ export function intentsOf(v: InitValues): Intent[] {
         ["user", v.bastion.user],
         ["port", String(v.bastion.port)],
       ],
-      forwards: v.forwards.map(
-        (f) => `${bracket(f.bind)}:${f.port} ${bracket(f.host)}:${f.hostPort}`,
+      forwards: v.forwards.map((f) =>
+        formatForward({
+          kind: "local",
+          listen: { bind: f.bind, port: f.port },
+          connect: { host: f.host, port: f.hostPort },
+        }),
       ),
     },
   ];
@@ -50,9 +57,6 @@ export function intentsOf(v: InitValues): Intent[] {
   return out;
 }
 
-/** ssh -G prints `[127.0.0.1]:10022 [target-host]:22`; compare without brackets. */
-const plain = (s: string) => s.replace(/[[\]]/g, "").toLowerCase();
-
 /** What differs from the intent, one phrase per option (empty: all good). */
 export function mismatches(
   intent: Intent,
@@ -70,9 +74,9 @@ export function mismatches(
       out.push(`${key} is ${got ?? "unset"}${where(key)}, not ${want}`);
     }
   }
-  const have = new Set((options.get("localforward") ?? []).map(plain));
+  const have = new Set(options.get("localforward") ?? []);
   for (const f of intent.forwards) {
-    if (!have.has(plain(f))) out.push(`LocalForward ${f} is missing${where("localforward")}`);
+    if (!have.has(f)) out.push(`LocalForward ${f} is missing${where("localforward")}`);
   }
   return out;
 }
@@ -129,4 +133,72 @@ export function overrideError(host: string, problems: string[]): FwdError {
     `Host ${host} would not get the intended values: ${problems.join("; ")}`,
     "an earlier global option or Host/Match block wins (first value wins): move it below fwd's block, or choose another --name; nothing was written",
   );
+}
+
+export interface VerifyInput {
+  /** The complete new file, not yet renamed over the config. */
+  temp: string;
+  /** The config it will replace (named in messages instead of the temp file). */
+  original: string;
+  values: InitValues;
+  env: Env;
+  paths: Paths;
+  localUser: string;
+  localHostname: string;
+  warn: (msg: string) => void;
+}
+
+/**
+ * fwd's resolver first (it names the file:line that wins), then OpenSSH's
+ * own `ssh -G` when installed. A file ssh already rejects (say, a BOM, which
+ * OpenSSH does not skip) is not made worse by fwd's block: a warning only.
+ */
+export async function verifyNewConfig(v: VerifyInput): Promise<void> {
+  const intents = intentsOf(v.values);
+  for (const intent of intents) {
+    let resolved: Awaited<ReturnType<typeof resolveHost>> | undefined;
+    try {
+      resolved = await resolveHost({
+        host: intent.host,
+        configFile: v.temp,
+        env: v.env,
+        paths: v.paths,
+        localUser: v.localUser,
+        localHostname: v.localHostname,
+      });
+    } catch {
+      // fwd's resolver may refuse a line OpenSSH accepts; ssh -G below decides then.
+    }
+    if (resolved) {
+      const origins = resolved.origins;
+      const originOf = (key: string) => {
+        const o = origins.get(key);
+        return o ? `${o.file === v.temp ? v.original : o.file}:${o.line}` : undefined;
+      };
+      const problems = mismatches(intent, resolved.options, originOf);
+      if (problems.length > 0) throw overrideError(intent.host, problems);
+    }
+  }
+  const ssh = findSsh(v.env.PATH);
+  if (!ssh) return;
+  for (const intent of intents) {
+    let options: Options;
+    try {
+      options = await sshG(ssh, v.temp, intent.host);
+    } catch (e) {
+      const before = existsSync(v.original)
+        ? await sshG(ssh, v.original, intent.host).then(
+            () => "ok",
+            (b: Error) => b.message,
+          )
+        : "ok";
+      if (before === "ok") throw e;
+      v.warn(
+        `${before.replace("ssh rejects the new config", `ssh already rejects ${v.original}`)}; skipped ssh's check of the new blocks`,
+      );
+      return;
+    }
+    const problems = mismatches(intent, options);
+    if (problems.length > 0) throw overrideError(intent.host, problems);
+  }
 }

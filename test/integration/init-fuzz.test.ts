@@ -153,7 +153,7 @@ describe.skipIf(!hasSsh)("fwd init with random and malicious values", () => {
       }
       accepted++;
       const names = managedNames(after);
-      let stripped = after;
+      let stripped: Buffer = after;
       for (const name of names) stripped = removeBlock(stripped, name).data;
       expect(stripped.equals(original), why).toBe(true);
       const text = after.toString("utf8");
