@@ -22,6 +22,8 @@ export interface Intent {
   equal: Array<[key: string, value: string]>;
   /** LocalForward values that must all be present (the option accumulates). */
   forwards: string[];
+  /** Options whose override is only worth a warning (the forward still works). */
+  soft: Array<[key: string, value: string]>;
 }
 
 export function intentsOf(v: InitValues): Intent[] {
@@ -32,6 +34,12 @@ export function intentsOf(v: InitValues): Intent[] {
         ["hostname", v.bastion.host],
         ["user", v.bastion.user],
         ["port", String(v.bastion.port)],
+      ],
+      soft: [
+        ["serveraliveinterval", String(v.alive)],
+        ["serveralivecountmax", "3"],
+        ["identitiesonly", "yes"],
+        ["exitonforwardfailure", "yes"],
       ],
       forwards: v.forwards.map((f) =>
         formatForward({
@@ -51,6 +59,7 @@ export function intentsOf(v: InitValues): Intent[] {
         ["user", v.second.user],
         ["hostkeyalias", f.host],
       ],
+      soft: [],
       forwards: [],
     });
   }
@@ -177,6 +186,12 @@ export async function verifyNewConfig(v: VerifyInput): Promise<void> {
       };
       const problems = mismatches(intent, resolved.options, originOf);
       if (problems.length > 0) throw overrideError(intent.host, problems);
+      const soft = mismatches(
+        { ...intent, equal: intent.soft, forwards: [] },
+        resolved.options,
+        originOf,
+      );
+      if (soft.length > 0) v.warn(`Host ${intent.host}: ${soft.join("; ")} (an earlier line wins)`);
     }
   }
   const ssh = findSsh(v.env.PATH);
