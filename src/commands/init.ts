@@ -130,25 +130,20 @@ async function confirmDiff(
  * exactly as `fwd -F TEMP check NAME` would. Nothing is written on failure.
  */
 async function checkRoute(ctx: Ctx, values: InitValues, config: Buffer): Promise<void> {
-  const spec = "./check.ts";
-  let mod: { checkCommand?: (c: Ctx, name: string) => Promise<number | undefined> };
-  try {
-    mod = await import(spec);
-  } catch {
-    createLogger(ctx).warn("route check is not available in this build; skipped");
-    return;
-  }
+  const { checkCommand } = await import("./check.ts");
   const dir = mkdtempSync(join(tmpdir(), "fwd-init-"));
   try {
     const file = join(dir, "config");
     writeFileSync(file, config, { mode: 0o600 });
-    const code = (await mod.checkCommand?.({ ...ctx, configFile: file }, values.name)) ?? 0;
-    if (code !== 0)
+    // The check's report goes where init's messages go; stdout stays for --print.
+    const code = await checkCommand({ ...ctx, configFile: file, stdout: ctx.stderr }, values.name);
+    if (code !== 0) {
       throw new FwdError(
         "runtime",
         `route check for ${values.name} failed; nothing written`,
         "fix the values, or run without --check to write anyway",
       );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
