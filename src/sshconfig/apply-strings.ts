@@ -6,6 +6,7 @@ import { checkAlgorithms } from "./algorithms.ts";
 import { type Args, type LineCtx, LineError, setN } from "./apply.ts";
 import type { Line } from "./lexer.ts";
 import { matchPattern } from "./match.ts";
+import { validHostname, validRemoteUser } from "./names.ts";
 import { list, type Options } from "./options.ts";
 import { parseJump } from "./proxyjump.ts";
 import { a2port } from "./services.ts";
@@ -71,18 +72,21 @@ export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, 
   if (STRINGS.has(op)) {
     setS(o, c, op, required(args.next()));
   } else if (COMMANDS.has(op)) {
-    // the rest of the line, raw; ProxyCommand is ignored once ProxyJump is set
-    const v = line.rest.replace(/^[ \t\r\n=]+/, "");
-    if (!(op === "proxycommand" && o.jump)) setS(o, c, op, v);
+    // the rest of the line, raw (ProxyJump sets ProxyCommand "none", so the first of the two wins)
+    setS(o, c, op, line.rest.replace(/^[ \t\r\n=]+/, ""));
     args.consume();
   } else if (op === "proxyjump") {
     const v = line.rest.replace(/^[ \t\r\n=]+/, "");
-    const active = c.active && !o.s.has("proxycommand") && !o.jump;
-    const r = parseJump(v, active);
+    const none = v.toLowerCase() === "none";
+    const active = c.active && !o.jump && (none || !o.s.has("proxycommand"));
+    const r = parseJump(v, active, c.strict === true, {
+      host: validHostname,
+      user: validRemoteUser,
+    });
     if (r === undefined) throw new LineError(`Invalid ProxyJump "${v}"`);
     if (active && r !== "syntax-ok") {
       o.jump = r;
-      if (r.host !== "none" || r.port !== 0) o.s.set("proxycommand", "none");
+      if (!none) o.s.set("proxycommand", "none");
       addOrigin(o, c, "proxyjump");
     }
     args.consume();
@@ -113,12 +117,12 @@ export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, 
       }
     }
   } else if (op === "logverbose") {
-    const wasEmpty = !o.lists.get(op)?.length;
     let i = 0;
     for (let arg = args.next(); arg !== undefined; arg = args.next()) {
       if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
       noneAlone(kw, args, arg, i++);
-      if (c.active && wasEmpty) {
+      // readconf.c checks emptiness per argument: only the first one is kept
+      if (c.active && !o.lists.get(op)?.length) {
         list(o, op).push(arg);
         addOrigin(o, c, op);
       }

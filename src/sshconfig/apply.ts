@@ -24,6 +24,8 @@ export interface LineCtx {
   /** User config (-F or ~/.ssh/config and what they include), not the system one. */
   userConf: boolean;
   env: Env;
+  /** A command-line option (ssh -o): ProxyJump names are checked strictly. */
+  strict?: boolean;
 }
 
 /** Cursor over a line's arguments (misc.c argv_next). */

@@ -94,6 +94,9 @@ function fail(message: string, hint?: string): FwdError {
 export function fillDefaults(o: Options): void {
   const updateUnset = !o.n.has("updatehostkeys");
   const uhf = o.lists.get("userknownhostsfile") ?? [];
+  // Debian keepalive patch: in batch mode ServerAliveInterval defaults to 300 s
+  if (!o.n.has("serveraliveinterval") && o.n.get("batchmode") === 1)
+    o.n.set("serveraliveinterval", 300);
   for (const [k, v] of Object.entries(N_DEFAULTS)) if (!o.n.has(k)) o.n.set(k, v);
   if (o.n.get("clearallforwardings") === 1) {
     o.localForwards = [];

@@ -96,28 +96,41 @@ export function parseSshUri(s: string): UserHostPort | 1 | undefined {
 }
 
 /**
- * readconf.c parse_jump(): the jump when `active`, "syntax-ok" when only the
- * syntax was checked, undefined when invalid. Hops are checked last to first.
+ * readconf.c parse_jump() as Debian 12's ssh has it (with the 2026 backport:
+ * "none" handled first, the jump's extra hops taken without the comment).
+ * Returns the jump when `active`, "syntax-ok" when only the syntax was
+ * checked, undefined when invalid. Hops are checked last to first; `strict`
+ * (command line) also refuses shell metacharacters in names.
  */
-export function parseJump(s: string, active: boolean): Jump | "syntax-ok" | undefined {
-  let text = s;
-  const hash = text.indexOf("#");
-  if (hash >= 0) text = text.slice(0, hash);
-  text = text.replace(/[ \t\r\n]+$/, "");
+export function parseJump(
+  s: string,
+  active: boolean,
+  strict = false,
+  valid: { host(h: string): boolean; user(u: string): boolean } = {
+    host: () => true,
+    user: () => true,
+  },
+): Jump | "syntax-ok" | undefined {
   if (s.toLowerCase() === "none")
     return active ? { host: "none", user: undefined, port: 0, extra: undefined } : "syntax-ok";
-  const hops = text.split(",");
+  let orig = s;
+  const hash = orig.indexOf("#");
+  if (hash >= 0) orig = orig.slice(0, hash);
+  orig = orig.replace(/[ \t\r\n]+$/, "");
+  const hops = orig.split(",");
   let first: UserHostPort | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as string;
     const uri = parseSshUri(hop);
     const r = uri === 1 ? parseUserHostPort(hop) : uri;
     if (r === undefined) return undefined;
+    if (strict && (!valid.host(r.host) || (r.user !== undefined && !valid.user(r.user))))
+      return undefined;
     if (i === hops.length - 1) first = r;
   }
   if (!active || !first) return "syntax-ok";
-  const comma = s.lastIndexOf(",");
-  const extra = comma > 0 ? s.slice(0, comma) : undefined;
+  const comma = orig.lastIndexOf(",");
+  const extra = comma >= 0 ? orig.slice(0, comma) : undefined;
   return { host: first.host, user: first.user, port: first.port, extra };
 }
 

@@ -21,6 +21,7 @@ import { nodeFs } from "./fs.ts";
 import { opcodeOf } from "./keywords.ts";
 import { lexLine } from "./lexer.ts";
 import { expandHostname } from "./matchline.ts";
+import { validHostname, validRemoteUser } from "./names.ts";
 import { newOptions, type Options, type Origin } from "./options.ts";
 import { parseSshUri } from "./proxyjump.ts";
 import { type ConfigFs, type ReadCtx, readConfigFile } from "./readconf.ts";
@@ -113,6 +114,22 @@ export async function resolveHost(opts: ResolveOptions): Promise<ResolvedHost> {
     const at = hostArg.lastIndexOf("@");
     if (!o.s.has("user")) o.s.set("user", hostArg.slice(0, at));
     hostArg = hostArg.slice(at + 1);
+  }
+
+  // ssh.c (Debian's backport of the 2023 fix): shell metacharacters are refused on the command line
+  if (!validHostname(hostArg))
+    throw new FwdError(
+      "usage",
+      `hostname "${hostArg}" contains invalid characters`,
+      "quotes, spaces, commas and ;&|<>(){}$` are refused, as by ssh",
+    );
+  const cliUser = o.s.get("user");
+  if (cliUser !== undefined && !validRemoteUser(cliUser)) {
+    throw new FwdError(
+      "usage",
+      `remote username "${cliUser}" contains invalid characters`,
+      "quotes and ;&|<>(){}` are refused, as by ssh",
+    );
   }
 
   const r: ReadCtx = {

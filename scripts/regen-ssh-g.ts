@@ -1,0 +1,56 @@
+/**
+ * Regenerates test/fixtures/sshconfig/expected/*.json from the real
+ * `ssh -G` (OpenSSH 9.2p1 under nss_wrapper), so the differential suite can
+ * also run where ssh differs or is missing.
+ *
+ *   bun scripts/regen-ssh-g.ts            # every case
+ *   bun scripts/regen-ssh-g.ts NAME...    # only these cases
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { accepted, rejected } from "../test/fixtures/sshconfig/corpus.ts";
+import {
+  liveSshUsable,
+  materialise,
+  type Outcome,
+  runSsh,
+  sshVersion,
+} from "../test/fixtures/sshconfig/harness.ts";
+
+export interface Expected {
+  sshVersion: string;
+  /** The identity ssh ran with: fwd is given the same when comparing. */
+  hostname: string;
+  uid: number;
+  results: Record<string, Outcome>;
+}
+
+const dir = join(import.meta.dir, "..", "test", "fixtures", "sshconfig", "expected");
+const only = new Set(process.argv.slice(2));
+
+if (!liveSshUsable()) {
+  console.error(`need OpenSSH 9.2p1 and libnss-wrapper; found ${sshVersion() ?? "no ssh"}`);
+  process.exit(1);
+}
+mkdirSync(dir, { recursive: true });
+let n = 0;
+for (const c of [...accepted, ...rejected]) {
+  if (only.size && !only.has(c.name)) continue;
+  const sb = materialise(c);
+  try {
+    const results: Record<string, Outcome> = {};
+    for (const h of c.hosts) results[h] = runSsh(c, sb, h);
+    const exp: Expected = {
+      sshVersion: sshVersion() ?? "",
+      hostname: hostname(),
+      uid: process.getuid?.() ?? 0,
+      results,
+    };
+    writeFileSync(join(dir, `${c.name}.json`), `${JSON.stringify(exp, null, 2)}\n`);
+    n++;
+  } finally {
+    sb.cleanup();
+  }
+}
+console.log(`wrote ${n} expectation files to ${dir}`);
