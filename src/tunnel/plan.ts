@@ -27,6 +27,8 @@ export interface HopPlan {
     userFiles: string[];
     globalFiles: string[];
     strict: StrictMode;
+    /** HashKnownHosts: record new keys hashed. */
+    hash: boolean;
   };
 }
 

@@ -119,7 +119,7 @@ describe("engine against an in-process bastion", () => {
     await open(plan(w.hop, [{ kind: "dynamic", listen: { bind: undefined, port } }]));
     const sock = connect(port, "127.0.0.1");
     const got: Buffer[] = [];
-    sock.on("data", (b) => got.push(b));
+    sock.on("data", (b: Buffer) => got.push(b));
     await new Promise((r) => sock.once("connect", r));
     sock.write(Buffer.from([5, 1, 0]));
     const name = Buffer.from("target-host");

@@ -21,7 +21,7 @@ async function roundTrip(
   const port = (server.address() as { port: number }).port;
   const client: Socket = connect(port, "127.0.0.1");
   const chunks: Buffer[] = [];
-  client.on("data", (b) => chunks.push(b));
+  client.on("data", (b: Buffer) => chunks.push(b));
   await new Promise((r) => client.once("connect", r));
   for (const b of bytes) {
     client.write(Buffer.from(b));
