@@ -36,8 +36,9 @@ export async function runDaemonChild(
   open: () => Promise<TunnelHandle>,
 ): Promise<number> {
   const code = await serve(ctx, name, opts, open);
-  // A socket or timer the engine forgot must not keep an unlocked, invisible process alive.
-  setTimeout(() => process.exit(code), 500).unref();
+  // Lock and state are gone: nothing may outlive them, not even a socket still
+  // saying goodbye to the bastion (ssh2's end() waits for the server's close).
+  setTimeout(() => process.exit(code), 100).unref();
   return code;
 }
 

@@ -86,7 +86,8 @@ export async function startBackground(
     printStarted(ctx, name, files.state);
     return 0;
   }
-  await ensureGone(pid);
+  // A child that reported failure exits by itself; give it a moment before signalling.
+  await ensureGone(pid, typeof outcome === "object" && "ok" in outcome ? 1_000 : 0);
   if (outcome === "interrupted")
     throw new FwdError("cancelled", `cancelled: ${name} was not started`);
   if (outcome === "timeout") {
@@ -138,10 +139,14 @@ function waitFor(
 }
 
 /** Our own child: SIGTERM, up to 2 s, then SIGKILL. Nothing may be left behind by a failed run -d. */
-async function ensureGone(pid: number): Promise<void> {
+async function ensureGone(pid: number, graceMs: number): Promise<void> {
   const start = startTimeOf(pid);
   if (start === undefined) return;
   const alive = () => isSameProcess({ pid, startTime: start });
+  for (let waited = 0; waited < graceMs && alive(); waited += 25) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (!alive()) return;
   const signal = (s: NodeJS.Signals) => {
     try {
       process.kill(pid, s);
