@@ -67,7 +67,10 @@ export function readConfigFile(
   if (text === undefined) return false;
   if (flags.checkPerm) {
     const st = r.fs.stat(file);
-    if ((st.uid !== 0 && st.uid !== r.uidNum) || (st.mode & 0o022) !== 0) {
+    // readconf.c refuses mode & 022; Debian's user-group-modes patch lets a group
+    // write when that group holds only the owner, which needs the group database:
+    // fwd lets group-writable files pass and refuses world-writable ones.
+    if ((st.uid !== 0 && st.uid !== r.uidNum) || (st.mode & 0o002) !== 0) {
       throw new FwdError("config", `Bad owner or permissions on ${file}`, `chmod go-w ${file}`);
     }
   }

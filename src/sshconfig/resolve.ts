@@ -57,7 +57,7 @@ export interface ResolvedHost {
 }
 
 function applyCommandLine(o: Options, text: string, env: Env): void {
-  const where = "command-line line 0";
+  const where = "command-line:0";
   const lx = lexLine(text, 0);
   if (!lx) return;
   if (lx.kind === "error")
