@@ -1,14 +1,25 @@
 /** Layer 1: the Host resolves (as ssh -G would) into a plan fwd can run. */
 import type { Ctx } from "../context.ts";
 import { isFwdError, messageOf } from "../errors.ts";
-import { formatForward } from "../sshconfig/forward.ts";
+import type { ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
 import { loadPlan, resolveName } from "../tunnel/load.ts";
 import type { TunnelPlan } from "../tunnel/plan.ts";
 import { type Finding, fail, pass, timed } from "./finding.ts";
+import { fmtAddress } from "./route.ts";
 
 export interface ConfigResult {
   finding: Finding;
   plan: TunnelPlan | undefined;
+}
+
+const fmtListen = (l: ListenAddress) =>
+  "socket" in l ? l.socket : fmtAddress({ host: l.bind ?? "localhost", port: l.port });
+
+/** "LocalForward localhost:10022 → target-host:22", as the user reads it. */
+function describeForward(f: ForwardSpec): string {
+  if (f.kind === "dynamic") return `DynamicForward ${fmtListen(f.listen)} (SOCKS)`;
+  const name = f.kind === "local" ? "LocalForward" : "RemoteForward";
+  return `${name} ${fmtListen(f.listen)} → ${fmtAddress(f.connect)}`;
 }
 
 export async function checkConfig(ctx: Ctx, name: string): Promise<ConfigResult> {
@@ -36,10 +47,7 @@ export async function checkConfig(ctx: Ctx, name: string): Promise<ConfigResult>
         `HostName ${bastion.host}, User ${bastion.user}, Port ${bastion.port}`,
         `IdentityFile ${bastion.identityFiles.map(show).join(", ") || "(none)"}`,
         `ProxyJump ${o.get("proxyjump")?.[0] ?? "none"}`,
-        ...plan.forwards.map(
-          (f) =>
-            `${f.kind === "local" ? "LocalForward" : f.kind === "remote" ? "RemoteForward" : "DynamicForward"} ${formatForward(f)}`,
-        ),
+        ...plan.forwards.map(describeForward),
       ];
       const where = blocks.map((b) => `${show(b.file)}:${b.line}`).join(", ");
       return pass("config", `Host ${name} (${where})`, lines.join("\n"));

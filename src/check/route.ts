@@ -111,7 +111,7 @@ async function checkLocalForward(
   if (!emit(f) || !channel) return false;
   const open = channel;
   const d = await timed(async () => {
-    const r = await recogniseDestination(client, spec.connect, open, deps.waitMs ?? 1500);
+    const r = await recogniseDestination(client, spec.connect, open, deps.waitMs ?? 1000);
     if (r.kind === "service")
       return pass("destination", `${to} is ${describeService(r.service)}`, r.how);
     if (r.kind === "silent")

@@ -21,9 +21,11 @@ export function recognise(b: Buffer): Service {
   if (line.startsWith("SSH-")) return { kind: "ssh", banner: line };
   if (/^HTTP\/\d(\.\d)? \d{3}/.test(line)) return { kind: "http", status: line };
   if ((b[0] === 0x16 || b[0] === 0x15) && b[1] === 0x03 && (b[2] ?? 9) <= 0x04) {
-    if (b[0] === 0x15)
-      return { kind: "tls", detail: "TLS alert (a TLS server refusing fwd's probe)" };
-    return { kind: "tls", detail: b[5] === 0x02 ? "TLS handshake (ServerHello)" : "TLS handshake" };
+    if (b[0] === 0x15) return { kind: "tls", detail: "answered with an alert" };
+    return {
+      kind: "tls",
+      detail: b[5] === 0x02 ? "answered with a ServerHello" : "answered with a handshake",
+    };
   }
   if (line.length > 0 && printable(line)) return { kind: "text", line };
   return { kind: "binary", hex: b.subarray(0, 16).toString("hex") };

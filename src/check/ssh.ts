@@ -7,6 +7,7 @@ import type { Duplex } from "node:stream";
 import { Client } from "ssh2";
 import { messageOf } from "../errors.ts";
 import { displayType } from "../knownhosts/key.ts";
+import { lookupName } from "../knownhosts/lookup.ts";
 import { createHostKeyVerifier, type HostKeyPolicy } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "../tunnel/auth.ts";
 import { type HopPlan, hopLabel } from "../tunnel/plan.ts";
@@ -140,14 +141,17 @@ export async function probeSsh(hop: HopPlan, sock: Duplex, deps: SshDeps): Promi
   const refused = verifier.failure();
   const hkMs = ms(tKex, tVerified);
   if (refused || !hk) {
-    const e = refused;
+    const name = lookupName({ host: hop.host, port: hop.port, alias: hop.hostKey.alias });
+    const verdict = hk?.verdict ?? "unknown";
+    const state =
+      verdict === "changed"
+        ? "has CHANGED"
+        : verdict === "revoked"
+          ? "is revoked"
+          : "is not trusted";
+    const title = `host key for ${name} ${verdict === "unknown" ? "is unknown" : state}`;
     findings.push({
-      ...fail(
-        "host-key",
-        e ? e.message.replace(/:.*$/, "") : "host key not verified",
-        e?.message ?? why,
-        e?.hint ?? "",
-      ),
+      ...fail("host-key", title, refused?.message ?? why, refused?.hint ?? ""),
       ms: hkMs,
     });
     client.end();
