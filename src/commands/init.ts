@@ -3,9 +3,9 @@
  * (TTY) or require --yes (no TTY), write atomically with a backup, and print
  * the next commands. `--print` prints the snippet and writes nothing.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { resolve } from "node:path";
 import type { Ctx } from "../context.ts";
 import { FwdError } from "../errors.ts";
 import { localUser } from "../paths.ts";
@@ -14,6 +14,7 @@ import { type InitValues, renderBlocks, renderSnippet } from "../sshconfig/snipp
 import { verifyNewConfig } from "../sshconfig/verify.ts";
 import { realTarget, type UpdateResult, updateFile, type WriteHooks } from "../sshconfig/write.ts";
 import { createLogger } from "../ui/logger.ts";
+import { checkRoute } from "./init-check.ts";
 import { missingError, missingFlags, readFlags, validateFlags } from "./init-flags.ts";
 
 export const initHelp =
@@ -21,10 +22,17 @@ export const initHelp =
 
 export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise<number> {
   const log = createLogger(ctx);
-  const flags = readFlags(o);
-  const missing = missingFlags(flags, ctx.paths.sshDir);
-  if (missing.length > 0) throw missingError(missing);
+  let flags = readFlags(o);
   const cwd = process.cwd();
+  const configPath = resolve(cwd, ctx.configFile ?? ctx.paths.userConfig);
+  const force = Boolean(o.force);
+  const missing = missingFlags(flags, ctx.paths.sshDir);
+  if (missing.length > 0) {
+    // Never wait for input without a terminal (DESIGN.md §3): name the flags instead.
+    if (!ctx.interactive) throw missingError(missing);
+    const { askMissing } = await import("./init-wizard.ts");
+    flags = await askMissing(ctx, flags, { configPath, cwd, force });
+  }
   const { values, warnings } = validateFlags(flags, {
     home: ctx.paths.home,
     sshDir: ctx.paths.sshDir,
@@ -38,10 +46,8 @@ export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise
     return 0;
   }
 
-  const configPath = resolve(cwd, ctx.configFile ?? ctx.paths.userConfig);
   const target = realTarget(configPath);
   const before = readOrEmpty(target);
-  const force = Boolean(o.force);
   const after = upsertBlocks(before, renderBlocks(values), { force }).data;
   if (after.equals(before)) {
     log.success(`${configPath} already has these blocks (unchanged)`);
@@ -94,7 +100,7 @@ export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise
   return 0;
 }
 
-function readOrEmpty(path: string): Buffer {
+export function readOrEmpty(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
@@ -122,31 +128,6 @@ async function confirmDiff(
   });
   if (isCancel(v)) throw new FwdError("cancelled", "cancelled; nothing written");
   return v === true;
-}
-
-/**
- * Integration point with `fwd check` (src/commands/check.ts, src/check/):
- * the new config goes to a private temp file and the first Host is checked
- * exactly as `fwd -F TEMP check NAME` would. Nothing is written on failure.
- */
-async function checkRoute(ctx: Ctx, values: InitValues, config: Buffer): Promise<void> {
-  const { checkCommand } = await import("./check.ts");
-  const dir = mkdtempSync(join(tmpdir(), "fwd-init-"));
-  try {
-    const file = join(dir, "config");
-    writeFileSync(file, config, { mode: 0o600 });
-    // The check's report goes where init's messages go; stdout stays for --print.
-    const code = await checkCommand({ ...ctx, configFile: file, stdout: ctx.stderr }, values.name);
-    if (code !== 0) {
-      throw new FwdError(
-        "runtime",
-        `route check for ${values.name} failed; nothing written`,
-        "fix the values, or run without --check to write anyway",
-      );
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** FWD_TEST_PAUSE_BEFORE_RENAME=FILE: write the temp path to FILE and wait to be killed (crash tests). */
