@@ -206,17 +206,20 @@ function bad(spec: string, why: string): FwdError {
  * blank in it is read in config form, so what `ssh -G` prints is accepted too.
  */
 export function parseForward(kind: ForwardKind, spec: string, form: "config" | "cli"): ForwardSpec {
-  const words = spec
+  let words = spec
     .trim()
     .split(/[ \t]+/)
     .filter(Boolean);
   if (words.length === 0) throw bad(spec, "empty");
+  // ssh -G prints a remote dynamic forward (`RemoteForward 1080`) as "1080 [socks]:0"
+  if (kind === "remote" && words.length === 2 && words[1] === "[socks]:0")
+    words = words.slice(0, 1);
   let joined: string;
   let dynamic = kind === "dynamic";
   if (form === "config" || words.length > 1) {
     const max = dynamic ? 1 : 2;
     if (words.length > max) throw bad(spec, "extra arguments");
-    if (!dynamic && words.length === 1 && form === "config") {
+    if (!dynamic && words.length === 1) {
       if (kind !== "remote") throw bad(spec, "missing target argument");
       dynamic = true;
     }
