@@ -61,7 +61,13 @@ export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise
       "pass --yes to write, or --print to see the snippet",
     );
   }
-  if (o.check) await checkRoute(ctx, values, after);
+  if (o.check && !(await checkRoute(ctx, values, after))) {
+    throw new FwdError(
+      "runtime",
+      `route check for ${values.name} failed; nothing written`,
+      "fix the values, or run without --check to write anyway",
+    );
+  }
   if (!o.yes) {
     const ok = await confirmDiff(ctx, configPath, before, after);
     if (!ok) {
@@ -117,9 +123,17 @@ async function confirmDiff(
 ): Promise<boolean> {
   const { renderDiff } = await import("../ui/diff.ts");
   const { confirm, isCancel } = await import("@clack/prompts");
-  ctx.stderr.write(
-    `Changes to ${path}:\n${renderDiff(before.toString("utf8"), after.toString("utf8"))}`,
-  );
+  const color = Boolean(ctx.stderr.isTTY) && !ctx.env.NO_COLOR;
+  const paint = (l: string) =>
+    !color
+      ? l
+      : l.startsWith("+")
+        ? `\x1b[32m${l}\x1b[0m`
+        : l.startsWith("-")
+          ? `\x1b[31m${l}\x1b[0m`
+          : `\x1b[2m${l}\x1b[0m`;
+  const diff = renderDiff(before.toString("utf8"), after.toString("utf8")).trimEnd().split("\n");
+  ctx.stderr.write(`│\n◇  Changes to ${path}\n${diff.map((l) => `│  ${paint(l)}`).join("\n")}\n`);
   const v = await confirm({
     message: `Write ${path}?`,
     initialValue: true,
