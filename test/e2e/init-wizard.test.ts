@@ -1,0 +1,190 @@
+/**
+ * The wizard in a real terminal: tmux runs fwd in a pseudo-terminal, the test
+ * types with send-keys and reads the screen with capture-pane, against a real
+ * sshd. Uses the compiled binary when built (dist/fwd-linux-x64 or $FWD_BIN).
+ */
+import { afterEach, expect, test } from "bun:test";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { freePort, hasSshd, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
+import { fixture, type InitHome, initHome, root } from "../helpers/init-home.ts";
+
+const built = join(root, "dist/fwd-linux-x64");
+const FWD = process.env.FWD_BIN
+  ? [process.env.FWD_BIN]
+  : existsSync(built)
+    ? [built]
+    : [process.execPath, join(root, "src/main.ts")];
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+let h: InitHome | undefined;
+let sshd: Sshd | undefined;
+let session: string | undefined;
+let ssh: ChildProcess | undefined;
+afterEach(async () => {
+  if (session) spawnSync("tmux", ["kill-session", "-t", session]);
+  if (ssh?.pid && ssh.exitCode === null) process.kill(ssh.pid, "SIGKILL");
+  await sshd?.kill();
+  h?.remove();
+  [session, sshd, h, ssh] = [undefined, undefined, undefined, undefined];
+});
+
+/** Starts `fwd init` in a fresh tmux session; the pane stays after exit to read EXIT=code. */
+function startWizard(home: InitHome, args: string[] = []): string {
+  const name = `fwd-init-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const env = `env -i HOME=${quote(home.home)} PATH=${quote(process.env.PATH ?? "")} USER=root TERM=xterm-256color`;
+  const cmd = `${env} ${[...FWD, "init", ...args].map(quote).join(" ")}; echo EXIT=$?; sleep 600`;
+  execFileSync("tmux", ["new-session", "-d", "-s", name, "-x", "110", "-y", "50", cmd]);
+  session = name;
+  return name;
+}
+
+const screen = (s: string) =>
+  execFileSync("tmux", ["capture-pane", "-p", "-J", "-S", "-400", "-t", s], { encoding: "utf8" });
+const keys = (s: string, ...k: string[]) => execFileSync("tmux", ["send-keys", "-t", s, ...k]);
+const type = (s: string, text: string) => execFileSync("tmux", ["send-keys", "-t", s, "-l", text]);
+
+/** Waits until the screen shows `text` (after `from` occurrences of it), returning the screen. */
+async function waitFor(s: string, text: string, count = 1, ms = 20_000): Promise<string> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const now = screen(s);
+    if (now.split(text).length - 1 >= count) return now;
+    if (Date.now() > end) throw new Error(`screen never showed ${JSON.stringify(text)}:\n${now}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function tcpBanner(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const c = connect(port, "127.0.0.1");
+    const done = (v: string) => {
+      c.destroy();
+      resolve(v);
+    };
+    c.setTimeout(2000, () => done(""));
+    c.once("data", (b) => done(b.toString()));
+    c.once("error", () => done(""));
+  });
+}
+
+test.skipIf(!hasSshd || !hasTmux)(
+  "happy path of the seed: bastion, unknown host key accepted, ssh and web targets, second Host",
+  async () => {
+    h = initHome();
+    sshd = await startSshd(join(h.home, "sshd"));
+    const web = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("Hello World\n"),
+    });
+    try {
+      const [sshLocal, webLocal] = [await freePort(), await freePort()];
+      const s = startWizard(h);
+      await waitFor(s, "Bastion as user@host[:port]");
+      type(s, `root@127.0.0.1:${sshd.port}x`);
+      keys(s, "Enter");
+      await waitFor(s, "is not a port");
+      keys(s, "BSpace", "Enter");
+      await waitFor(s, "Path of the private key");
+      type(s, sshd.userKey);
+      keys(s, "Enter");
+      for (const [target, local, more] of [
+        [`localhost:${sshd.port}`, sshLocal, "y"],
+        [`localhost:${web.port}`, webLocal, "n"],
+      ] as const) {
+        await waitFor(s, "Target as host:port", target.endsWith(String(sshd.port)) ? 1 : 2);
+        type(s, target);
+        keys(s, "Enter");
+        await waitFor(s, `Local port for ${target}`);
+        keys(s, ...Array(6).fill("BSpace"));
+        type(s, String(local));
+        keys(s, "Enter");
+        await waitFor(s, "Forward another port", more === "y" ? 1 : 2);
+        type(s, more);
+      }
+      await waitFor(s, "Trust it and remember it?");
+      type(s, "y");
+      await waitFor(s, "Also create a Host to ssh to");
+      type(s, "y");
+      await waitFor(s, "User on localhost");
+      keys(s, "Enter");
+      await waitFor(s, "Name of the Host for the forward");
+      keys(s, "Enter");
+      await waitFor(s, "Name of the Host for ssh to localhost");
+      keys(s, "Enter");
+      await waitFor(s, "Write ");
+      type(s, "y");
+      const final = await waitFor(s, "EXIT=");
+      expect(final).toContain("EXIT=0");
+      expect(final).toContain("SHA256:");
+      expect(final).toContain(`localhost:${sshd.port}`);
+      expect(final).toContain("fwd run forward1 -d");
+      writeFileSync(join(h.home, "screen.txt"), final);
+      if (process.env.FWD_SAVE_SCREENS) {
+        const sanitized = final
+          .replace(/\/tmp\/fwd-init-home-\w+/g, "~")
+          .replace(/EXIT=0[\s\S]*/, "");
+        writeFileSync(
+          join(root, "test/fixtures/edit/wizard-happy-path.txt"),
+          sanitized.trimEnd() + "\n",
+        );
+      }
+
+      const config = readFileSync(h.config, "utf8");
+      expect(config).toContain(`LocalForward 127.0.0.1:${sshLocal} localhost:${sshd.port}`);
+      expect(config).toContain(`LocalForward 127.0.0.1:${webLocal} localhost:${web.port}`);
+      expect(config).toContain(
+        `Host forward2\n  HostName localhost\n  Port ${sshLocal}\n  User root\n`,
+      );
+      // The result works with plain OpenSSH.
+      ssh = spawn(
+        "/usr/bin/ssh",
+        [
+          "-F",
+          h.config,
+          "-o",
+          `UserKnownHostsFile=${join(h.home, ".ssh/known_hosts")}`,
+          "-o",
+          "BatchMode=yes",
+          "-N",
+          "forward1",
+        ],
+        { stdio: "ignore" },
+      );
+      const end = Date.now() + 15_000;
+      while (!(await tcpBanner(sshLocal)).startsWith("SSH-2.0-")) {
+        if (Date.now() > end || ssh.exitCode !== null)
+          throw new Error("ssh -N forward1 never forwarded");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await (await fetch(`http://127.0.0.1:${webLocal}/`)).text()).toBe("Hello World\n");
+    } finally {
+      web.stop(true);
+    }
+  },
+  90_000,
+);
+
+test.skipIf(!hasTmux)(
+  "Ctrl-C in the middle exits 130 and leaves ~/.ssh/config byte-identical",
+  async () => {
+    h = initHome();
+    copyFileSync(fixture("realistic.conf"), h.config);
+    const s = startWizard(h, ["--name", "web"]);
+    await waitFor(s, "Bastion");
+    keys(s, "Down", "Enter");
+    await waitFor(s, "Bastion as user@host[:port]");
+    type(s, "u@bastion-host");
+    keys(s, "Enter");
+    await waitFor(s, "private key");
+    keys(s, "C-c");
+    const final = await waitFor(s, "EXIT=");
+    expect(final).toContain("EXIT=130");
+    expect(readFileSync(h.config)).toEqual(readFileSync(fixture("realistic.conf")));
+    expect(existsSync(`${h.config}.fwd.bak`)).toBe(false);
+  },
+);
