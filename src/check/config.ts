@@ -1,9 +1,10 @@
 /** Layer 1: the Host resolves (as ssh -G would) into a plan fwd can run. */
+import { existsSync } from "node:fs";
 import type { Ctx } from "../context.ts";
 import { isFwdError, messageOf } from "../errors.ts";
 import type { ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
 import { loadPlan, resolveName } from "../tunnel/load.ts";
-import type { TunnelPlan } from "../tunnel/plan.ts";
+import type { HopPlan, TunnelPlan } from "../tunnel/plan.ts";
 import { type Finding, fail, pass, timed } from "./finding.ts";
 import { fmtAddress } from "./route.ts";
 
@@ -20,6 +21,13 @@ function describeForward(f: ForwardSpec): string {
   if (f.kind === "dynamic") return `DynamicForward ${fmtListen(f.listen)} (SOCKS)`;
   const name = f.kind === "local" ? "LocalForward" : "RemoteForward";
   return `${name} ${fmtListen(f.listen)} → ${fmtAddress(f.connect)}`;
+}
+
+/** The configured keys; of ssh's default list only those that exist (it skips the others silently). */
+function identities(hop: HopPlan): string[] {
+  return hop.identityFilesExplicit
+    ? hop.identityFiles
+    : hop.identityFiles.filter((p) => existsSync(p));
 }
 
 export async function checkConfig(ctx: Ctx, name: string): Promise<ConfigResult> {
@@ -45,7 +53,7 @@ export async function checkConfig(ctx: Ctx, name: string): Promise<ConfigResult>
       const o = resolved.options;
       const lines = [
         `HostName ${bastion.host}, User ${bastion.user}, Port ${bastion.port}`,
-        `IdentityFile ${bastion.identityFiles.map(show).join(", ") || "(none)"}`,
+        `IdentityFile ${identities(bastion).map(show).join(", ") || "(none found)"}`,
         `ProxyJump ${o.get("proxyjump")?.[0] ?? "none"}`,
         ...plan.forwards.map(describeForward),
       ];

@@ -13,6 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = join(import.meta.dir, "../..");
+/** The compiled binary when built (or $FWD_E2E_BIN), else the source through bun. */
+const builtBinary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
+const fwdCommand = existsSync(builtBinary)
+  ? [builtBinary]
+  : [process.execPath, join(root, "src/main.ts")];
 const usable =
   process.getuid?.() === 0 &&
   existsSync("/usr/sbin/sshd") &&
@@ -246,7 +251,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** `fwd check NAME` from source, inside the laptop namespace, with a minimal environment. */
+/** `fwd check NAME` (binary or source), inside the laptop namespace, with a minimal environment. */
 function check(name: string, ...flags: string[]) {
   const env = {
     HOME: dir,
