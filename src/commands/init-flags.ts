@@ -52,6 +52,46 @@ function many(o: Record<string, unknown>, key: string, flag: string): string[] {
   return list;
 }
 
+const FLAG_OF: Record<string, string> = {
+  name: "--name",
+  bastion: "--bastion",
+  identity: "--identity",
+  target: "--target",
+  local: "--local",
+  forward: "--forward",
+  sshTarget: "--ssh-target",
+  sshName: "--ssh-name",
+  alive: "--alive",
+};
+
+/**
+ * cac (through mri) turns numeric-looking values into numbers: `--ssh-target
+ * 0123` arrives as 123, `--name 1e3` as 1000. The values exactly as typed are
+ * taken back from the raw argv when they line up one-to-one with cac's.
+ */
+export function exactStrings(
+  o: Record<string, unknown>,
+  rawArgs: readonly string[] | undefined,
+): Record<string, unknown> {
+  if (!rawArgs) return o;
+  const end = rawArgs.indexOf("--");
+  const args = end < 0 ? rawArgs : rawArgs.slice(0, end);
+  const out = { ...o };
+  for (const [key, flag] of Object.entries(FLAG_OF)) {
+    const typed: string[] = [];
+    args.forEach((a, i) => {
+      if (a === flag && i + 1 < args.length) typed.push(args[i + 1]!);
+      else if (a.startsWith(`${flag}=`)) typed.push(a.slice(flag.length + 1));
+    });
+    const parsed =
+      o[key] === undefined ? [] : Array.isArray(o[key]) ? (o[key] as unknown[]) : [o[key]];
+    if (typed.length === 0 || typed.length !== parsed.length) continue;
+    if (!typed.every((t, i) => t === String(parsed[i]) || Number(t) === parsed[i])) continue;
+    out[key] = typed.length === 1 ? typed[0] : typed;
+  }
+  return out;
+}
+
 export function readFlags(o: Record<string, unknown>): InitFlags {
   return {
     name: one(o, "name", "--name"),

@@ -15,14 +15,25 @@ import { verifyNewConfig } from "../sshconfig/verify.ts";
 import { realTarget, type UpdateResult, updateFile, type WriteHooks } from "../sshconfig/write.ts";
 import { createLogger } from "../ui/logger.ts";
 import { checkRoute } from "./init-check.ts";
-import { missingError, missingFlags, readFlags, validateFlags } from "./init-flags.ts";
+import {
+  exactStrings,
+  missingError,
+  missingFlags,
+  readFlags,
+  validateFlags,
+} from "./init-flags.ts";
 
 export const initHelp =
   "Without a terminal, fwd init writes only with --yes (else exit 2: pass --yes to write, or --print to see the snippet).";
 
-export async function initCommand(ctx: Ctx, o: Record<string, unknown>): Promise<number> {
+/** `rawArgs`: the argv cac parsed, to recover values exactly as typed (see exactStrings). */
+export async function initCommand(
+  ctx: Ctx,
+  o: Record<string, unknown>,
+  rawArgs?: readonly string[],
+): Promise<number> {
   const log = createLogger(ctx);
-  let flags = readFlags(o);
+  let flags = readFlags(exactStrings(o, rawArgs));
   const cwd = process.cwd();
   const configPath = resolve(cwd, ctx.configFile ?? ctx.paths.userConfig);
   const force = Boolean(o.force);
