@@ -4,8 +4,8 @@
  * ssh -G prints (`+` append, `-` remove, `^` prepend, patterns). The name
  * lists are those of OpenSSH 9.2p1 on Debian 12 (`ssh -Q cipher|mac|kex|key-sig|sig`).
  */
-import type { Args } from "./apply.ts";
-import { LineError } from "./apply.ts";
+import type { Args } from "./line.ts";
+import { LineError } from "./line.ts";
 import { matchPatternList } from "./match.ts";
 
 const split = (s: string) => s.split(" ");

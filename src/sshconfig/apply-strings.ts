@@ -3,15 +3,14 @@
  * (parse_string, parse_command, parse_char_array and their special cases).
  */
 import { checkAlgorithms } from "./algorithms.ts";
-import { type Args, type LineCtx, LineError, setN } from "./apply.ts";
+import { applyList } from "./apply-lists.ts";
 import type { Line } from "./lexer.ts";
-import { matchPattern } from "./match.ts";
+import { type Args, addOrigin, type LineCtx, LineError, setN } from "./line.ts";
 import { validHostname, validRemoteUser } from "./names.ts";
 import { list, type Options } from "./options.ts";
 import { parseJump } from "./proxyjump.ts";
-import { a2port } from "./services.ts";
 import { expandRaw } from "./tokens.ts";
-import { validDomain, validEnvName } from "./values.ts";
+import { validEnvName } from "./values.ts";
 
 const STRINGS = new Set([
   "user",
@@ -44,17 +43,6 @@ function required(arg: string | undefined, msg = "Missing argument."): string {
   return arg;
 }
 
-/** Lists where "none" must stand alone (parse_char_array, LogVerbose, CanonicalDomains). */
-function noneAlone(kw: string, args: Args, arg: string, i: number): void {
-  if (arg.toLowerCase() === "none" && (i > 0 || args.left > 0)) {
-    throw new LineError(`keyword ${kw} "none" argument must appear alone.`);
-  }
-}
-
-function addOrigin(o: Options, c: LineCtx, key: string): void {
-  if (!o.origins.has(key)) o.origins.set(key, c.origin);
-}
-
 /** The validation of IdentityAgent / ForwardAgent paths (readconf.c parse_agent_path). */
 function agentPath(c: LineCtx, arg: string): void {
   try {
@@ -68,7 +56,6 @@ function agentPath(c: LineCtx, arg: string): void {
 }
 
 export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, args: Args): void {
-  const kw = line.keyword;
   if (STRINGS.has(op)) {
     setS(o, c, op, required(args.next()));
   } else if (COMMANDS.has(op)) {
@@ -103,117 +90,8 @@ export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, 
     l.push(arg);
     prov.push(mark);
     addOrigin(o, c, op);
-  } else if (op === "globalknownhostsfile" || op === "userknownhostsfile") {
-    const wasEmpty = !o.lists.get(op)?.length;
-    let i = 0;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
-      noneAlone(kw, args, arg, i++);
-      if (c.active && wasEmpty) {
-        const l = list(o, op);
-        if (l.length >= 16) throw new LineError(`too many ${kw} entries.`);
-        l.push(arg);
-        addOrigin(o, c, op);
-      }
-    }
-  } else if (op === "logverbose") {
-    let i = 0;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
-      noneAlone(kw, args, arg, i++);
-      // readconf.c checks emptiness per argument: only the first one is kept
-      if (c.active && !o.lists.get(op)?.length) {
-        list(o, op).push(arg);
-        addOrigin(o, c, op);
-      }
-    }
-  } else if (op === "sendenv") {
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      if (arg === "" || arg.includes("=")) throw new LineError("Invalid environment name.");
-      if (!c.active) continue;
-      const l = list(o, op);
-      if (arg.startsWith("-")) {
-        const pat = arg.slice(1);
-        o.lists.set(
-          op,
-          l.filter((e) => !matchPattern(e, pat)),
-        );
-        continue;
-      }
-      l.push(arg);
-      addOrigin(o, c, op);
-    }
-  } else if (op === "setenv") {
-    const wasEmpty = !o.lists.get(op)?.length;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      if (!arg.includes("=")) throw new LineError("Invalid SetEnv.");
-      if (!c.active || !wasEmpty) continue;
-      const l = list(o, op);
-      const name = arg.slice(0, arg.indexOf("="));
-      if (l.some((e) => e.slice(0, e.indexOf("=")) === name)) continue;
-      l.push(arg);
-      addOrigin(o, c, op);
-    }
-  } else if (op === "permitremoteopen") {
-    const wasEmpty = !o.lists.get(op)?.length;
-    let i = 0;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      const low = arg.toLowerCase();
-      if (low === "none" || low === "any") {
-        if (i > 0 || args.left > 0)
-          throw new LineError(`keyword ${kw} "${arg}" argument must appear alone.`);
-      } else {
-        const m = /^(\[[^\]]*\]|[^:/[]*)(?::(.*))?$/.exec(arg);
-        if (!m || (m[1] ?? "") === "") throw new LineError(`missing host in permitremoteopen`);
-        const port = m[2];
-        if (port === undefined || (port !== "*" && a2port(port) <= 0)) {
-          throw new LineError("bad port number in permitremoteopen");
-        }
-      }
-      if (c.active && wasEmpty) {
-        list(o, op).push(arg);
-        addOrigin(o, c, op);
-      }
-      i++;
-    }
-    if (i === 0) throw new LineError("missing permitremoteopen specification");
-  } else if (op === "canonicaldomains") {
-    const wasEmpty = !o.lists.get(op)?.length;
-    let i = 0;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      if (arg === "") throw new LineError(`keyword ${kw} empty argument`);
-      noneAlone(kw, args, arg, i++);
-      const d = validDomain(arg, true);
-      if ("error" in d) throw new LineError(d.error);
-      if (!c.active || !wasEmpty) continue;
-      const l = list(o, op);
-      if (l.length >= 32) throw new LineError("too many hostname suffixes.");
-      l.push(d.ok);
-      addOrigin(o, c, op);
-    }
-  } else if (op === "canonicalizepermittedcnames") {
-    const wasEmpty = !o.lists.get(op)?.length;
-    let i = 0;
-    for (let arg = args.next(); arg !== undefined; arg = args.next()) {
-      let entry: string;
-      if (arg.toLowerCase() === "none") {
-        if (i > 0 || args.left > 0)
-          throw new LineError(`keyword ${kw} "none" argument must appear alone.`);
-        entry = `${arg}:`;
-      } else if (arg === "*") entry = "*:*";
-      else {
-        const low = arg.toLowerCase();
-        const k = low.indexOf(":");
-        if (k < 0 || k === low.length - 1) throw new LineError(`Invalid permitted CNAME "${low}"`);
-        entry = low;
-      }
-      i++;
-      if (!c.active || !wasEmpty) continue;
-      const l = list(o, op);
-      if (l.length >= 32) throw new LineError("too many permitted CNAMEs.");
-      l.push(entry);
-      addOrigin(o, c, op);
-    }
+  } else if (applyList(o, c, op, line, args)) {
+    // apply-lists.ts handled it
   } else if (op === "forwardagent") {
     const arg = args.next();
     if (arg === undefined || arg === "") throw new LineError("missing argument.");

@@ -5,7 +5,7 @@
 import { assemble } from "./algorithms.ts";
 import { MULTISTATES } from "./apply.ts";
 import { formatRawForward, type RawForward } from "./forward.ts";
-import * as K from "./keywords.ts";
+import * as K from "./multistate.ts";
 import type { Options } from "./options.ts";
 import { formatJump } from "./proxyjump.ts";
 import { iptos2str } from "./values.ts";

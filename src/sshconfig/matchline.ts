@@ -5,7 +5,7 @@
  */
 
 import type { Env } from "../paths.ts";
-import { LineError } from "./apply.ts";
+import { LineError } from "./line.ts";
 import { strdelim } from "./lexer.ts";
 import { matchHostname, matchPatternList } from "./match.ts";
 import type { Options } from "./options.ts";

@@ -5,7 +5,8 @@
  */
 import { FwdError } from "../errors.ts";
 import type { Env } from "../paths.ts";
-import { applyLine, type LineCtx, LineError } from "./apply.ts";
+import { applyLine } from "./apply.ts";
+import { type LineCtx, LineError } from "./line.ts";
 import { opcodeOf } from "./keywords.ts";
 import { type Line, lex } from "./lexer.ts";
 import { matchPattern, matchPatternList } from "./match.ts";

@@ -1,29 +1,15 @@
-/**
- * Resolve a Host exactly as `ssh -G` does (ssh.c main + readconf.c):
- * command-line options first, then the config files (first value wins),
- * hostname expansion and canonicalisation, a final pass when `Match final`
- * or CanonicalizeHostname asks for it, defaults, then token expansion.
- *
- * Deliberate differences from ssh (documented in the tests too):
- * - no DNS: CanonicalizeHostname only triggers the final pass, CanonicalDomains
- *   and CanonicalizePermittedCNAMEs never change the name (ssh's lookups would);
- * - `Match exec` runs only with allowExec; otherwise the criterion is false;
- * - the first bad line stops resolution (ssh reports them all, then fails too).
- */
-import { spawnSync } from "node:child_process";
 import { FwdError } from "../errors.ts";
 import type { Env, Paths } from "../paths.ts";
 import { canonicalAddress, looksLikeAddress } from "./address.ts";
-import { applyLine, LineError } from "./apply.ts";
+import { applyCommandLine, commandLineHost, runExec } from "./cmdline.ts";
+import { fillDefaults } from "./defaults.ts";
 import { dump } from "./dump.ts";
-import { fillDefaults, finish } from "./finalize.ts";
+import { finish } from "./finalize.ts";
+import { type ForwardSpec, specOf } from "./forward.ts";
 import { nodeFs } from "./fs.ts";
-import { opcodeOf } from "./keywords.ts";
-import { lexLine } from "./lexer.ts";
+import { LineError } from "./line.ts";
 import { expandHostname } from "./matchline.ts";
-import { validHostname, validRemoteUser } from "./names.ts";
-import { newOptions, type Options, type Origin } from "./options.ts";
-import { parseSshUri } from "./proxyjump.ts";
+import { newOptions, type Origin } from "./options.ts";
 import { type ConfigFs, type ReadCtx, readConfigFile } from "./readconf.ts";
 
 export { listHosts } from "./hosts.ts";
@@ -54,47 +40,13 @@ export interface ResolvedHost {
   origins: Map<string, Origin>;
   /** The Host/Match lines that matched, for diagnosis. */
   hostBlocks: { file: string; line: number; patterns: string }[];
-}
-
-function applyCommandLine(o: Options, text: string, env: Env): void {
-  const where = "command-line:0";
-  const lx = lexLine(text, 0);
-  if (!lx) return;
-  if (lx.kind === "error")
-    throw new FwdError("usage", `${where}: ${lx.message}`, `-o takes "Key=value"`);
-  const op = opcodeOf(lx.value.keyword);
-  if (op === undefined)
-    throw new FwdError("usage", `${where}: Bad configuration option: ${lx.value.keyword}`);
-  if (op === "host" || op === "match" || op === "include") {
-    throw new FwdError(
-      "usage",
-      `${lx.value.keyword} directive not supported as a command-line option`,
-    );
-  }
-  try {
-    applyLine(
-      o,
-      { active: true, origin: { file: "command-line", line: 0 }, userConf: true, env },
-      op,
-      lx.value,
-    );
-  } catch (e) {
-    if (e instanceof LineError)
-      throw new FwdError("usage", `${where}: ${e.message}`, `check -o ${text}`);
-    throw e;
-  }
-}
-
-function runExec(env: Env): (cmd: string) => number {
-  return (cmd) => {
-    const shell = env.SHELL ?? "/bin/sh";
-    const r = spawnSync(shell, ["-c", cmd], {
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...env },
-    });
-    if (r.error || r.status === null) throw new LineError(`match exec '${cmd}' error`);
-    return r.status;
-  };
+  /**
+   * The forwards ssh would open, parsed: Local/DynamicForward in config order,
+   * then RemoteForward (after ClearAllForwardings, socket paths expanded).
+   * Prefer this to re-parsing options: ssh -G also prints unix-socket local
+   * forwards under "dynamicforward" (a quirk of readconf.c dump_cfg_forwards).
+   */
+  forwards: ForwardSpec[];
 }
 
 export async function resolveHost(opts: ResolveOptions): Promise<ResolvedHost> {
@@ -103,34 +55,7 @@ export async function resolveHost(opts: ResolveOptions): Promise<ResolvedHost> {
   const o = newOptions();
   for (const x of opts.extraOptions ?? []) applyCommandLine(o, x, opts.env);
 
-  // ssh.c: "user@host" and ssh:// URIs on the command line set User (and Port)
-  let hostArg = opts.host;
-  const uri = parseSshUri(hostArg);
-  if (uri !== 1 && uri !== undefined) {
-    hostArg = uri.host;
-    if (uri.user !== undefined && !o.s.has("user")) o.s.set("user", uri.user);
-    if (uri.port > 0 && !o.n.has("port")) o.n.set("port", uri.port);
-  } else if (uri === 1 && hostArg.lastIndexOf("@") > 0) {
-    const at = hostArg.lastIndexOf("@");
-    if (!o.s.has("user")) o.s.set("user", hostArg.slice(0, at));
-    hostArg = hostArg.slice(at + 1);
-  }
-
-  // ssh.c (Debian's backport of the 2023 fix): shell metacharacters are refused on the command line
-  if (!validHostname(hostArg))
-    throw new FwdError(
-      "usage",
-      `hostname "${hostArg}" contains invalid characters`,
-      "quotes, spaces, commas and ;&|<>(){}$` are refused, as by ssh",
-    );
-  const cliUser = o.s.get("user");
-  if (cliUser !== undefined && !validRemoteUser(cliUser)) {
-    throw new FwdError(
-      "usage",
-      `remote username "${cliUser}" contains invalid characters`,
-      "quotes and ;&|<>(){}` are refused, as by ssh",
-    );
-  }
+  const hostArg = commandLineHost(o, opts.host);
 
   const r: ReadCtx = {
     fs,
@@ -232,7 +157,16 @@ export async function resolveHost(opts: ResolveOptions): Promise<ResolvedHost> {
       env: opts.env,
     };
     finish(o, f);
-    return { options: dump(o, hostArg, host), origins: o.origins, hostBlocks: r.hostBlocks };
+    const forwards = [
+      ...o.localForwards.map((x) => specOf("local", x)),
+      ...o.remoteForwards.map((x) => specOf("remote", x)),
+    ];
+    return {
+      options: dump(o, hostArg, host),
+      origins: o.origins,
+      hostBlocks: r.hostBlocks,
+      forwards,
+    };
   } catch (e) {
     throw where(e);
   }

@@ -2,7 +2,7 @@
  * Value parsers shared by the option table: misc.c convtime(), a2tun(),
  * parse_ipqos(), scan_scaled(), valid_domain(), valid_env_name().
  */
-import { IPQOS } from "./keywords.ts";
+import { IPQOS } from "./multistate.ts";
 
 const INT_MAX = 2147483647;
 
