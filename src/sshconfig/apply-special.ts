@@ -3,8 +3,9 @@
  * LogLevel, SyslogFacility, EscapeChar, ControlPersist, TunnelDevice, IPQoS,
  * StreamLocalBindMask, AddKeysToAgent.
  */
-import * as K from "./multistate.ts";
+
 import { type Args, type LineCtx, LineError, parseTime, setN } from "./line.ts";
+import * as K from "./multistate.ts";
 import type { Options } from "./options.ts";
 import { a2port } from "./services.ts";
 import { a2tun, convtime, parseIpqos, scanScaled } from "./values.ts";

@@ -8,9 +8,9 @@
 import { applySpecial } from "./apply-special.ts";
 import { applyStringLike } from "./apply-strings.ts";
 import { parseRawForward } from "./forward.ts";
-import * as K from "./multistate.ts";
 import type { Line } from "./lexer.ts";
 import { Args, type LineCtx, LineError, parseInt_, parseTime, setN } from "./line.ts";
+import * as K from "./multistate.ts";
 import { forwardEquals, type Options } from "./options.ts";
 import { expandRaw } from "./tokens.ts";
 

@@ -5,8 +5,8 @@
  */
 
 import type { Env } from "../paths.ts";
-import { LineError } from "./line.ts";
 import { strdelim } from "./lexer.ts";
+import { LineError } from "./line.ts";
 import { matchHostname, matchPatternList } from "./match.ts";
 import type { Options } from "./options.ts";
 import { clientTokens, expandRaw } from "./tokens.ts";

@@ -6,9 +6,9 @@
 import { FwdError } from "../errors.ts";
 import type { Env } from "../paths.ts";
 import { applyLine } from "./apply.ts";
-import { type LineCtx, LineError } from "./line.ts";
 import { opcodeOf } from "./keywords.ts";
 import { type Line, lex } from "./lexer.ts";
+import { type LineCtx, LineError } from "./line.ts";
 import { matchPattern, matchPatternList } from "./match.ts";
 import { evalMatch, type MatchCtx } from "./matchline.ts";
 import type { Options } from "./options.ts";
