@@ -89,13 +89,14 @@ async function checkLocalForward(
   client: Client,
   spec: LocalSpec,
   via: string,
+  timeoutMs: number,
   deps: RouteDeps,
   emit: (f: Finding) => boolean,
 ): Promise<boolean> {
   const to = fmtAddress(spec.connect);
   let channel: Duplex | undefined;
   const f = await timed(async () => {
-    const o = await openChannel(client, spec.connect, deps.waitMs ? deps.waitMs * 10 : 15_000);
+    const o = await openChannel(client, spec.connect, timeoutMs);
     if (o.ok) {
       channel = o.channel;
       return pass("forward", `${via} forwards to ${to}`, "direct-tcpip channel opened");
@@ -215,9 +216,13 @@ export async function checkRoute(
   try {
     const client = await checkHops(plan, deps, emit, clients);
     if (!client) return findings;
-    const via = hopLabel(plan.hops[plan.hops.length - 1]!);
+    const last = plan.hops[plan.hops.length - 1]!;
+    const via = hopLabel(last);
     for (const spec of plan.forwards) {
-      if (spec.kind === "local" && !(await checkLocalForward(client, spec, via, deps, emit)))
+      if (
+        spec.kind === "local" &&
+        !(await checkLocalForward(client, spec, via, last.connectTimeoutMs, deps, emit))
+      )
         return findings;
       if (spec.kind === "remote" && !(await checkRemoteForward(client, spec, via, emit)))
         return findings;

@@ -3,7 +3,7 @@
  * no common algorithm, wrong host key, wrong client key) and small targets
  * behind it (HTTP, an SSH banner, TLS).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
@@ -20,6 +20,7 @@ import { checkCommand } from "../../src/commands/check.ts";
 import { fingerprint } from "../../src/knownhosts/key.ts";
 import { initCtx, initHome } from "../helpers/init-home.ts";
 
+setDefaultTimeout(30_000);
 const h = initHome();
 const env = { ...h.env, FWD_SYSTEM_CONFIG: "none" };
 const keygen = (type: string, path: string) => {
@@ -80,6 +81,8 @@ beforeAll(async () => {
   targets.set("web", web);
   const banner = await listen(createServer((s) => s.end("SSH-2.0-OpenSSH_9.9 fake\r\n")));
   targets.set("sshbox", portOf(banner));
+  targets.set("quiet", portOf(await listen(createServer(() => {}))));
+  targets.set("slammer", portOf(await listen(createServer((s) => s.destroy()))));
   execFileSync(
     "openssl",
     [
@@ -292,5 +295,17 @@ describe("fwd check through an in-process bastion", () => {
       new RegExp(`^✖ local +127\\.0\\.0\\.1 port ${portOf(holder)} is in use`, "m"),
     );
     expect(r.out).toContain(`held by pid ${process.pid}`);
+  });
+
+  test("a target that waits for the client to speak still passes", async () => {
+    const r = await check({ port: good, forward: `${await freePort()} quiet:3306` });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^✔ destination quiet:3306 accepts connections/m);
+  });
+
+  test("a target that closes every connection at once fails at destination (exit 5)", async () => {
+    const r = await check({ port: good, forward: `${await freePort()} slammer:80` });
+    expect(r.code).toBe(5);
+    expect(r.out).toMatch(/^✖ destination slammer:80 closes connections at once/m);
   });
 });

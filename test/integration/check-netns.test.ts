@@ -6,7 +6,7 @@
  *
  *   laptop 198.51.100.1 ── 198.51.100.2 bastion 203.0.113.1 ── 203.0.113.2 target
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,6 +27,7 @@ const tag = `fwdchk${process.pid}`;
 const ns = { laptop: `${tag}-l`, bastion: `${tag}-b`, target: `${tag}-t` };
 const dir = mkdtempSync(join(tmpdir(), "fwd-check-netns-"));
 const children: ChildProcess[] = [];
+setDefaultTimeout(60_000);
 
 const ip = (...args: string[]) => execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
 const inNs = (n: string, ...cmd: string[]) => ip("netns", "exec", n, ...cmd);
@@ -233,6 +234,12 @@ beforeAll(async () => {
       ...host("dark", "  HostName dark-host", "  LocalForward 18085 target-host:8080"),
       ...host("nameless", "  HostName nosuch-bastion", "  LocalForward 18086 target-host:8080"),
       ...host(
+        "reverse",
+        "  HostName bastion-host",
+        "  RemoteForward 19000 localhost:80",
+        "  DynamicForward 11080",
+      ),
+      ...host(
         "wrong-key",
         "  HostName bastion-host",
         key("id_other"),
@@ -361,5 +368,13 @@ describe.skipIf(!usable)("fwd check across namespaces (laptop → sshd bastion �
     expect(r.code).toBe(4);
     expect(r.out).toMatch(/^✖ auth +authentication as root failed/m);
     expect(r.out).toContain("id_other (ssh-ed25519)");
+  });
+
+  test("RemoteForward: the bastion lets fwd listen; DynamicForward: local port free", () => {
+    const r = check("reverse");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^✔ forward +root@bastion-host can listen on localhost:19000/m);
+    expect(r.out).toMatch(/^✔ forward +SOCKS on port 11080/m);
+    expect(r.out).toMatch(/^✔ local +127\.0\.0\.1 port 11080 is free/m);
   });
 });
