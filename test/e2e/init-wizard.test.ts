@@ -169,22 +169,27 @@ test.skipIf(!hasSshd || !hasTmux)(
   90_000,
 );
 
+async function interrupt(key: string): Promise<void> {
+  h = initHome();
+  copyFileSync(fixture("realistic.conf"), h.config);
+  const s = startWizard(h, ["--name", "web"]);
+  await waitFor(s, "Bastion");
+  keys(s, "Down", "Enter");
+  await waitFor(s, "Bastion as user@host[:port]");
+  type(s, "u@bastion-host");
+  keys(s, "Enter");
+  await waitFor(s, "private key");
+  keys(s, key);
+  const final = await waitFor(s, "EXIT=");
+  expect(final).toContain("EXIT=130");
+  expect(readFileSync(h.config)).toEqual(readFileSync(fixture("realistic.conf")));
+  expect(existsSync(`${h.config}.fwd.bak`)).toBe(false);
+}
+
 test.skipIf(!hasTmux)(
   "Ctrl-C in the middle exits 130 and leaves ~/.ssh/config byte-identical",
-  async () => {
-    h = initHome();
-    copyFileSync(fixture("realistic.conf"), h.config);
-    const s = startWizard(h, ["--name", "web"]);
-    await waitFor(s, "Bastion");
-    keys(s, "Down", "Enter");
-    await waitFor(s, "Bastion as user@host[:port]");
-    type(s, "u@bastion-host");
-    keys(s, "Enter");
-    await waitFor(s, "private key");
-    keys(s, "C-c");
-    const final = await waitFor(s, "EXIT=");
-    expect(final).toContain("EXIT=130");
-    expect(readFileSync(h.config)).toEqual(readFileSync(fixture("realistic.conf")));
-    expect(existsSync(`${h.config}.fwd.bak`)).toBe(false);
-  },
+  () => interrupt("C-c"),
+);
+test.skipIf(!hasTmux)("Esc in the middle exits 130 and leaves ~/.ssh/config byte-identical", () =>
+  interrupt("Escape"),
 );
