@@ -204,7 +204,7 @@ function convert(
     throw new FwdError(
       "usage",
       `Host ${name} already exists (written by hand, ${at})`,
-      "choose another --name, or pass --force to replace it with fwd's block",
+      "choose another name (--name, --ssh-name), or pass --force to replace it with fwd's block",
     );
   }
   if (hand.patterns.length > 1) {
