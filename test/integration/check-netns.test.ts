@@ -11,6 +11,9 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fingerprint } from "../../src/knownhosts/key.ts";
+
+const fingerprintOf = (line: string) => fingerprint(Buffer.from(line.split(" ")[1]!, "base64"));
 
 const root = join(import.meta.dir, "../..");
 /** The compiled binary when built (or $FWD_E2E_BIN), else the source through bun. */
@@ -40,11 +43,15 @@ function etc(n: string, hosts: string): void {
   writeFileSync(join(d, "resolv.conf"), "");
 }
 
-function spawnIn(n: string, cmd: string[]): ChildProcess {
+/** Starts cmd inside namespace n; returns a getter for its stderr so far (sshd -e logs there). */
+function spawnIn(n: string, cmd: string[]): () => string {
   const c = spawn("ip", ["netns", "exec", n, ...cmd], { stdio: ["ignore", "ignore", "pipe"] });
-  c.stderr?.on("data", () => {});
+  let log = "";
+  c.stderr?.on("data", (b) => {
+    log += b;
+  });
   children.push(c);
-  return c;
+  return () => log;
 }
 
 /** Waits until something listens on addr:port inside namespace n. */
@@ -87,6 +94,9 @@ function sshdConfig(name: string, listen: string, extra: string[]): string {
 }
 
 let hostKeyLine = "";
+let otherHostKeyLine = "";
+/** Log of the sshd that only the host key tests talk to (LogLevel VERBOSE logs every key offered). */
+let hkLog: () => string = () => "";
 
 beforeAll(async () => {
   if (!usable) return;
@@ -174,16 +184,27 @@ beforeAll(async () => {
     "-f",
     sshdConfig("target", "203.0.113.2:22", []),
   ]);
+  hkLog = spawnIn(ns.bastion, [
+    "/usr/sbin/sshd",
+    "-D",
+    "-e",
+    "-f",
+    sshdConfig("hk", "198.51.100.2:2022", ["LogLevel VERBOSE"]),
+  ]);
   const web =
     "Bun.serve({ hostname: '203.0.113.2', port: 8080, fetch: () => new Response('Hello World, This server is target-host.') })";
   spawnIn(ns.target, [process.execPath, "-e", web]);
   await Promise.all([
     listening(ns.bastion, 22),
     listening(ns.bastion, 2222),
+    listening(ns.bastion, 2022),
     listening(ns.target, 22),
     listening(ns.target, 8080),
   ]);
 
+  otherHostKeyLine = keygen(join(dir, "other_host_ed25519"));
+  writeFileSync(join(dir, "kh_empty"), "");
+  writeFileSync(join(dir, "kh_changed"), `# rotated?\n[bastion-host]:2022 ${otherHostKeyLine}\n`);
   const kh = join(dir, "known_hosts");
   writeFileSync(
     kh,
@@ -233,6 +254,21 @@ beforeAll(async () => {
       ...host("closed-target", "  HostName bastion-host", "  LocalForward 18084 target-host:9"),
       ...host("dark", "  HostName dark-host", "  LocalForward 18085 target-host:8080"),
       ...host("nameless", "  HostName nosuch-bastion", "  LocalForward 18086 target-host:8080"),
+      ...["unknown-key:kh_empty", "changed-key:kh_changed", "good-key:known_hosts"].flatMap(
+        (spec) => {
+          const [name, file] = spec.split(":") as [string, string];
+          return [
+            `Host ${name}`,
+            "  HostName bastion-host",
+            "  Port 2022",
+            `  UserKnownHostsFile ${join(dir, file)}`,
+            "  LocalForward 18090 target-host:8080",
+            key("id_ed25519"),
+            ...common,
+            "",
+          ];
+        },
+      ),
       ...host(
         "reverse",
         "  HostName bastion-host",
@@ -268,18 +304,7 @@ function check(name: string, ...flags: string[]) {
   };
   const r = spawnSync(
     "ip",
-    [
-      "netns",
-      "exec",
-      ns.laptop,
-      process.execPath,
-      join(root, "src/main.ts"),
-      "check",
-      name,
-      "-F",
-      join(dir, "config"),
-      ...flags,
-    ],
+    ["netns", "exec", ns.laptop, ...fwdCommand, "check", name, "-F", join(dir, "config"), ...flags],
     { env, encoding: "utf8", timeout: 60_000 },
   );
   if (process.env.FWD_SHOW_CHECK) console.log(`exit ${r.status}\n${r.stdout}${r.stderr}`);
@@ -376,5 +401,50 @@ describe.skipIf(!usable)("fwd check across namespaces (laptop → sshd bastion �
     expect(r.out).toMatch(/^✔ forward +root@bastion-host can listen on localhost:19000/m);
     expect(r.out).toMatch(/^✔ forward +SOCKS on port 11080/m);
     expect(r.out).toMatch(/^✔ local +127\.0\.0\.1 port 11080 is free/m);
+  });
+
+  describe("host keys against real sshd: refused before any key is offered", () => {
+    const count = (re: RegExp) => (hkLog().match(re) ?? []).length;
+    const offered = () => count(/(Accepted|Failed|Postponed) publickey/g);
+    const ended = () =>
+      count(/Connection closed by|Connection reset by|Disconnected from|Received disconnect from/g);
+    /** sshd logs asynchronously (and spawnSync blocked our reads): wait for the connection's last line. */
+    async function afterConnection<T>(run: () => T): Promise<T> {
+      const before = ended();
+      const r = run();
+      const deadline = Date.now() + 10_000;
+      while (ended() === before && Date.now() < deadline)
+        await new Promise((w) => setTimeout(w, 20));
+      return r;
+    }
+
+    test("unknown key, no terminal (exit 3): fingerprint and how to accept, nothing offered", async () => {
+      const before = offered();
+      const r = await afterConnection(() => check("unknown-key"));
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(/^✖ host-key +host key for \[bastion-host\]:2022 is unknown/m);
+      expect(r.out).toContain(fingerprintOf(hostKeyLine));
+      expect(r.out).toContain("fwd run unknown-key --accept-new");
+      expect(offered()).toBe(before);
+    });
+
+    test("changed key (exit 3): both fingerprints and file:line, nothing offered", async () => {
+      const before = offered();
+      const r = await afterConnection(() => check("changed-key"));
+      expect(r.code).toBe(3);
+      expect(r.out).toMatch(/^✖ host-key +host key for \[bastion-host\]:2022 has CHANGED/m);
+      expect(r.out).toContain(fingerprintOf(hostKeyLine));
+      expect(r.out).toContain(fingerprintOf(otherHostKeyLine));
+      expect(r.out).toContain(`${join(dir, "kh_changed")}:2`);
+      expect(offered()).toBe(before);
+    });
+
+    test("the right key: the same sshd logs the key being offered (the log would show it)", async () => {
+      const before = offered();
+      const r = await afterConnection(() => check("good-key"));
+      expect(r.code).toBe(0);
+      expect(offered()).toBeGreaterThan(before);
+      if (process.env.FWD_SHOW_CHECK) console.log(hkLog());
+    });
   });
 });
