@@ -130,7 +130,7 @@ test.skipIf(!hasSshd || !hasTmux)(
           .replace(/EXIT=0[\s\S]*/, "");
         writeFileSync(
           join(root, "test/fixtures/edit/wizard-happy-path.txt"),
-          sanitized.trimEnd() + "\n",
+          `${sanitized.trimEnd()}\n`,
         );
       }
 

@@ -55,14 +55,17 @@ describe("fwd init writes the seed's two Hosts", () => {
     expect(f2.get("hostkeyalias")).toEqual(["target-host"]);
   });
 
-  test.skipIf(!hasSsh)("a key path with a space is quoted so ssh reads it as one path", async () => {
-    h = initHome();
-    const key = join(h.home, "keys", "my key #1");
-    writeFileSync(key, "k\n", { mode: 0o600 });
-    expect((await init({ ...baseFlags(h), identity: key })).code).toBe(0);
-    expect(readFileSync(h.config, "utf8")).toContain(`  IdentityFile "${key}"\n`);
-    expect(sshGValues(h.config, "forward1").get("identityfile")).toEqual([key]);
-  });
+  test.skipIf(!hasSsh)(
+    "a key path with a space is quoted so ssh reads it as one path",
+    async () => {
+      h = initHome();
+      const key = join(h.home, "keys", "my key #1");
+      writeFileSync(key, "k\n", { mode: 0o600 });
+      expect((await init({ ...baseFlags(h), identity: key })).code).toBe(0);
+      expect(readFileSync(h.config, "utf8")).toContain(`  IdentityFile "${key}"\n`);
+      expect(sshGValues(h.config, "forward1").get("identityfile")).toEqual([key]);
+    },
+  );
 
   test("several forwards for one bastion, the seed's web example included", async () => {
     h = initHome();

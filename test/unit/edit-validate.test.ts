@@ -187,7 +187,7 @@ describe("--identity", () => {
     '~/k"ey',
     "~/k\\ey",
     "~/%d",
-    "~/${HOME}",
+    `~/$${"{"}HOME}`,
     "~/key\nProxyCommand x",
   ])("%p is rejected", (v) => {
     rejects(() => validateIdentity(v, home, "/"));
