@@ -1,0 +1,96 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { coalesceWrites } from "../../src/tunnel/transport.ts";
+
+let server: Server | undefined;
+const sockets: Socket[] = [];
+
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+  server?.close();
+  server = undefined;
+});
+
+/** A loopback pair: `client` is ours, `received` resolves once `n` bytes reached the server. */
+async function pair(): Promise<{ client: Socket; received: (n: number) => Promise<Buffer> }> {
+  let all = Buffer.alloc(0);
+  let waiting: { n: number; resolve: (b: Buffer) => void } | undefined;
+  const check = () => {
+    if (waiting && all.length >= waiting.n) {
+      waiting.resolve(all);
+      waiting = undefined;
+    }
+  };
+  server = createServer((s) => {
+    sockets.push(s);
+    s.on("data", (b: Buffer) => {
+      all = Buffer.concat([all, b]);
+      check();
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const client = connect({ host: "127.0.0.1", port });
+  sockets.push(client);
+  await new Promise<void>((r) => client.once("connect", r));
+  return {
+    client,
+    received: (n) =>
+      new Promise((resolve) => {
+        waiting = { n, resolve };
+        check();
+      }),
+  };
+}
+
+describe("coalesceWrites", () => {
+  test("keeps the bytes and their order across one tick's writes", async () => {
+    const { client, received } = await pair();
+    coalesceWrites(client);
+    client.write(Buffer.from("len:"));
+    client.write(Buffer.from("ciphertext"));
+    client.write("tag");
+    expect((await received(17)).toString()).toBe("len:ciphertexttag");
+  });
+
+  test("uncorks once per tick, however many writes that tick made", async () => {
+    const { client, received } = await pair();
+    let uncorks = 0;
+    const uncork = client.uncork.bind(client);
+    client.uncork = () => {
+      uncorks++;
+      uncork();
+    };
+    coalesceWrites(client);
+    for (let i = 0; i < 10; i++) client.write(Buffer.from([i]));
+    expect(uncorks).toBe(0);
+    await received(10);
+    expect(uncorks).toBe(1);
+  });
+
+  test("a write in a later tick is flushed on its own, without waiting for more writes", async () => {
+    const { client, received } = await pair();
+    coalesceWrites(client);
+    client.write("a");
+    await received(1);
+    await new Promise((r) => setTimeout(r, 0));
+    client.write("b");
+    expect((await received(2)).toString()).toBe("ab");
+  });
+
+  test("returns the socket's own write() result and calls the write callback", async () => {
+    const { client } = await pair();
+    coalesceWrites(client);
+    const done = new Promise<void>((r) => client.write("x", () => r()));
+    expect(typeof client.write("y")).toBe("boolean");
+    await done;
+  });
+
+  test("end() in the same tick as writes still delivers them", async () => {
+    const { client, received } = await pair();
+    coalesceWrites(client);
+    client.write("bye");
+    client.end();
+    expect((await received(3)).toString()).toBe("bye");
+  });
+});
