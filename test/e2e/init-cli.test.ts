@@ -1,6 +1,6 @@
 /**
  * `fwd init` driven as a script would: flags, no terminal, a temp HOME. Uses
- * the compiled binary when it is built (dist/fwd-linux-x64 or $FWD_BIN), the
+ * the compiled binary when it is built (dist/fwd-linux-x64, $FWD_E2E_BIN or $FWD_BIN), the
  * source under bun otherwise.
  */
 import { afterEach, describe, expect, test } from "bun:test";
@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { fixture, hasSsh, type InitHome, initHome, root, sshG } from "../helpers/init-home.ts";
 
 const built = join(root, "dist/fwd-linux-x64");
-const FWD = process.env.FWD_BIN
-  ? [process.env.FWD_BIN]
+const FWD_BIN = process.env.FWD_E2E_BIN ?? process.env.FWD_BIN;
+const FWD = FWD_BIN
+  ? [FWD_BIN]
   : existsSync(built)
     ? [built]
     : [process.execPath, join(root, "src/main.ts")];

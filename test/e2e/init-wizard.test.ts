@@ -1,7 +1,7 @@
 /**
  * The wizard in a real terminal: tmux runs fwd in a pseudo-terminal, the test
  * types with send-keys and reads the screen with capture-pane, against a real
- * sshd. Uses the compiled binary when built (dist/fwd-linux-x64 or $FWD_BIN).
+ * sshd. Uses the compiled binary when built (dist/fwd-linux-x64, $FWD_E2E_BIN or $FWD_BIN).
  */
 import { afterEach, expect, test } from "bun:test";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
@@ -12,8 +12,9 @@ import { freePort, hasSshd, type Sshd, startSshd } from "../helpers/daemon-sshd.
 import { fixture, type InitHome, initHome, root } from "../helpers/init-home.ts";
 
 const built = join(root, "dist/fwd-linux-x64");
-const FWD = process.env.FWD_BIN
-  ? [process.env.FWD_BIN]
+const FWD_BIN = process.env.FWD_E2E_BIN ?? process.env.FWD_BIN;
+const FWD = FWD_BIN
+  ? [FWD_BIN]
   : existsSync(built)
     ? [built]
     : [process.execPath, join(root, "src/main.ts")];
