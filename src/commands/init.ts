@@ -23,9 +23,6 @@ import {
   validateFlags,
 } from "./init-flags.ts";
 
-export const initHelp =
-  "Without a terminal, fwd init writes only with --yes (else exit 2: pass --yes to write, or --print to see the snippet).";
-
 /** `rawArgs`: the argv cac parsed, to recover values exactly as typed (see exactStrings). */
 export async function initCommand(
   ctx: Ctx,
