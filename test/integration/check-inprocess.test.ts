@@ -17,7 +17,11 @@ import {
 import { join } from "node:path";
 import { type ParsedKey, Server, utils } from "ssh2";
 import { checkCommand } from "../../src/commands/check.ts";
+import { acquireLock } from "../../src/daemon/lock.ts";
+import { selfId } from "../../src/daemon/proc.ts";
+import { daemonFiles, ensureStateDir } from "../../src/daemon/state.ts";
 import { fingerprint } from "../../src/knownhosts/key.ts";
+import { resolvePaths } from "../../src/paths.ts";
 import { initCtx, initHome } from "../helpers/init-home.ts";
 
 setDefaultTimeout(30_000);
@@ -307,5 +311,24 @@ describe("fwd check through an in-process bastion", () => {
     const r = await check({ port: good, forward: `${await freePort()} slammer:80` });
     expect(r.code).toBe(5);
     expect(r.out).toMatch(/^✖ destination slammer:80 closes connections at once/m);
+  });
+
+  test("a local port held by this Host's own background run is fine", async () => {
+    const files = daemonFiles(resolvePaths(env).stateDir, "fwdtest");
+    ensureStateDir(files.dir);
+    const lock = acquireLock(files, {
+      ...selfId(),
+      name: "fwdtest",
+      startedAt: new Date().toISOString(),
+    });
+    expect(lock.ok).toBe(true);
+    try {
+      const holder = await listen(createServer());
+      const r = await check({ port: good, forward: `${portOf(holder)} web:80` });
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(/^✔ local +127\.0\.0\.1 port \d+ is held by this Host's own fwd run/m);
+    } finally {
+      if (lock.ok) lock.release();
+    }
   });
 });
