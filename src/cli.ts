@@ -123,6 +123,36 @@ export function buildCli(selfCommand: string[]) {
       process.stdout.write(o.json ? `${JSON.stringify(versionInfo())}\n` : `${versionLine()}\n`);
     });
 
+  cli
+    .command("completion <shell>", "Print a shell completion script: bash, zsh or fish")
+    .action(async (shell: string, o: Opts) =>
+      (await import("./commands/completion.ts")).completionCommand(ctx(o), shell),
+    );
+
+  // Hidden: what the completion scripts call on TAB. Registered only when it
+  // is the command being run, so `fwd --help` never lists it.
+  if (process.argv[2] === "__complete") {
+    cli
+      .command("__complete [what]")
+      .allowUnknownOptions()
+      .action(async (what: string | undefined, o: Opts) =>
+        (await import("./commands/complete.ts")).completeCommand(ctx(o), cli, what, list(o["--"])),
+      );
+  }
+
+  cli
+    .command(
+      "service <action> <name>",
+      "Start a forward at login: service install|uninstall|status NAME",
+    )
+    .option("--no-start", "install: start it at next login, not now")
+    .option("--json", "Print JSON (status)")
+    .action(async (action: string, name: string, o: Opts) =>
+      (await import("./commands/service.ts")).serviceCommand(ctx(o), action, name, {
+        start: o.start !== false,
+      }),
+    );
+
   cli.option("-V, --version", "Print version");
   cli.help();
   return cli;
