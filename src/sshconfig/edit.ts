@@ -182,7 +182,9 @@ function insert(lines: Line[], pending: Line[][], eol: string): Line[] {
   const out = lines.map((l) => ({ ...l }));
   const last = out[out.length - 1];
   if (last && last.eol === "") last.eol = eol;
-  if (last && !isBlank(last)) out.push(sep);
+  // Always a separator (even after a blank line) so that removing the block
+  // takes exactly what inserting it added.
+  if (last) out.push(sep);
   for (const [i, b] of pending.entries()) {
     if (i > 0) out.push(sep);
     out.push(...b);

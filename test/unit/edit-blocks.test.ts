@@ -34,7 +34,7 @@ describe("inserting a new block", () => {
     ["Host written as HOST=", "Compression yes\nHOST=a\n", `Compression yes\n${B}\nHOST=a\n`],
     ["indented Host lines", "  host a b\n", `${B}\n  host a b\n`],
     ["no trailing newline", "User g", `User g\n\n${B}`],
-    ["a trailing blank line", "User g\n\n", `User g\n\n${B}`],
+    ["a trailing blank line", "User g\n\n", `User g\n\n\n${B}`],
     ["trailing spaces", "User g   \nHost a \t\n", `User g   \n${B}\nHost a \t\n`],
   ])("into %s", (_what, before, after) => {
     expect(upsert(before)).toBe(after);
@@ -110,6 +110,7 @@ describe("removing a block", () => {
   test.each([
     ["before a Host", "User g\n\nHost a\n  User x\n"],
     ["at the end", "User g\n"],
+    ["at the end after a blank line", "User g\n\n"],
     ["in an empty file", ""],
     ["with CRLF", "User g\r\nHost a\r\n"],
     ["with comments above the first Host", "User g\n# work\nHost a\n"],
