@@ -5,8 +5,8 @@ import { isFwdError, messageOf } from "../errors.ts";
 import type { ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
 import { loadPlan, resolveName } from "../tunnel/load.ts";
 import type { HopPlan, TunnelPlan } from "../tunnel/plan.ts";
+import { fmtAddress } from "./address.ts";
 import { type Finding, fail, pass, timed } from "./finding.ts";
-import { fmtAddress } from "./route.ts";
 
 export interface ConfigResult {
   finding: Finding;

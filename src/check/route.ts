@@ -6,27 +6,24 @@
  */
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
-import type { ForwardSpec } from "../sshconfig/forward.ts";
 import { type HopPlan, hopLabel, type TunnelPlan } from "../tunnel/plan.ts";
+import { fmtHost } from "./address.ts";
 import { type Opened, openChannel, openFailureHint } from "./channel.ts";
-import { describeService, recogniseDestination } from "./destination.ts";
 import { checkDns, type Lookup } from "./dns.ts";
 import { type Finding, fail, pass, timed } from "./finding.ts";
-import { bindAddresses, bindHint, portState } from "./local.ts";
+import {
+  checkLocalForward,
+  checkLocalPort,
+  checkRemoteForward,
+  type Emit,
+  type ForwardDeps,
+} from "./forwards.ts";
 import { probeSsh, type SshDeps } from "./ssh.ts";
 import { checkTcp } from "./tcp.ts";
 
-export interface RouteDeps extends SshDeps {
+export interface RouteDeps extends SshDeps, ForwardDeps {
   lookup?: Lookup;
-  /** How long to wait for a destination to speak (then HTTP and TLS probes get twice that). */
-  waitMs?: number;
-  /** pid of this Host's own running fwd, if any: its ports are not "in use". */
-  ownPid?: number | undefined;
 }
-
-const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
-export const fmtAddress = (a: { host: string; port: number } | { socket: string }) =>
-  "socket" in a ? a.socket : `${fmtHost(a.host)}:${a.port}`;
 
 async function reachHop(
   hop: HopPlan,
@@ -57,7 +54,7 @@ async function reachHop(
 async function checkHops(
   plan: TunnelPlan,
   deps: RouteDeps,
-  emit: (f: Finding) => boolean,
+  emit: Emit,
   clients: Client[],
 ): Promise<Client | undefined> {
   let via: { client: Client; label: string } | undefined;
@@ -81,123 +78,6 @@ async function checkHops(
     via = { client: ssh.client, label: hopLabel(hop) };
   }
   return via?.client;
-}
-
-type LocalSpec = Extract<ForwardSpec, { kind: "local" }>;
-
-async function checkLocalForward(
-  client: Client,
-  spec: LocalSpec,
-  via: string,
-  timeoutMs: number,
-  deps: RouteDeps,
-  emit: (f: Finding) => boolean,
-): Promise<boolean> {
-  const to = fmtAddress(spec.connect);
-  let channel: Duplex | undefined;
-  const f = await timed(async () => {
-    const o = await openChannel(client, spec.connect, timeoutMs);
-    if (o.ok) {
-      channel = o.channel;
-      return pass("forward", `${via} forwards to ${to}`, "direct-tcpip channel opened");
-    }
-    const what = o.why === "prohibited" ? "refuses to forward" : "cannot connect";
-    return fail(
-      "forward",
-      `${via} ${what} to ${to}`,
-      `server said: ${o.message}`,
-      openFailureHint(o.why, via, to),
-    );
-  });
-  if (!emit(f) || !channel) return false;
-  const open = channel;
-  const d = await timed(async () => {
-    const r = await recogniseDestination(client, spec.connect, open, deps.waitMs ?? 1000);
-    if (r.kind === "service")
-      return pass("destination", `${to} is ${describeService(r.service)}`, r.how);
-    if (r.kind === "silent")
-      return pass(
-        "destination",
-        `${to} accepts connections`,
-        "it waits for the client to speak and answered neither HTTP nor TLS",
-      );
-    return fail(
-      "destination",
-      `${to} closes connections at once`,
-      "accepted, then closed without a byte, for every probe",
-      "the service behind the port is not working (a proxy without a backend?); check it on the target",
-    );
-  });
-  return emit(d);
-}
-
-async function checkRemoteForward(
-  client: Client,
-  spec: Extract<ForwardSpec, { kind: "remote" }>,
-  via: string,
-  emit: (f: Finding) => boolean,
-): Promise<boolean> {
-  const l = spec.listen;
-  if ("socket" in l)
-    return emit({
-      ...pass("forward", `remote socket ${l.socket}`, "not checked (unix socket)"),
-      ms: 0,
-    });
-  const bind = l.bind ?? "localhost";
-  const f = await timed(
-    () =>
-      new Promise<Omit<Finding, "ms">>((resolve) => {
-        client.forwardIn(bind, l.port, (err, port) => {
-          if (err) {
-            resolve(
-              fail(
-                "forward",
-                `${via} refuses to listen on ${fmtHost(bind)}:${l.port}`,
-                err.message,
-                `the port may be in use on ${via}, or remote forwarding is off there (AllowTcpForwarding remote|yes; GatewayPorts for non-loopback binds)`,
-              ),
-            );
-            return;
-          }
-          client.unforwardIn(bind, port, () => {});
-          resolve(
-            pass(
-              "forward",
-              `${via} can listen on ${fmtHost(bind)}:${port}`,
-              "remote forward allowed (opened and closed again)",
-            ),
-          );
-        });
-      }),
-  );
-  return emit(f);
-}
-
-async function checkLocalPort(
-  spec: ForwardSpec,
-  plan: TunnelPlan,
-  deps: RouteDeps,
-  emit: (f: Finding) => boolean,
-): Promise<boolean> {
-  if (spec.kind === "remote") return true;
-  const l = spec.listen;
-  if ("socket" in l) return true;
-  const addrs = bindAddresses(l.bind, plan.gatewayPorts);
-  const where = `${addrs.map(fmtHost).join(", ")} port ${l.port}`;
-  const f = await timed(async () => {
-    if (l.port === 0) return pass("local", `local port chosen at run time`, "port 0");
-    const s = await portState(addrs, l.port);
-    if (s.free) return pass("local", `${where} is free`);
-    if (s.holderPid !== undefined && s.holderPid === deps.ownPid)
-      return pass("local", `${where} is held by this Host's own fwd run`, s.holder ?? "");
-    return fail(
-      "local",
-      `${where} is in use`,
-      `${s.code}${s.holder ? `, held by ${s.holder}` : ""}`,
-      bindHint(s.code, l.port, addrs[0]!),
-    );
-  });
-  return emit(f);
 }
 
 /** Runs layers 2-9; `emit` receives each Finding as soon as it is known. */
