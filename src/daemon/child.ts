@@ -15,6 +15,7 @@ import type { TunnelStatus } from "../tunnel/status.ts";
 import { acquireLock, alreadyRunning } from "./lock.ts";
 import { openLogFile } from "./logfile.ts";
 import { selfId } from "./proc.ts";
+import { childRelay } from "./relay.ts";
 import { failureReport, REPORT_ENV, type StartReport, writeReport } from "./report.ts";
 import {
   type DaemonState,
@@ -55,6 +56,8 @@ async function serve(
   const startedAt = new Date().toISOString();
   const reportTo = ctx.env[REPORT_ENV];
   const report = (r: StartReport) => {
+    // Ready or failed: the `run -d` that could answer questions is leaving.
+    childRelay(ctx.env)?.close();
     if (!reportTo) return;
     try {
       writeReport(reportTo, r);

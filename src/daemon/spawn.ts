@@ -8,11 +8,13 @@
 import { spawn } from "node:child_process";
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { resolve } from "node:path";
+import type { Duplex } from "node:stream";
 import type { RunOptions } from "../commands/run.ts";
 import type { Ctx } from "../context.ts";
 import { FwdError } from "../errors.ts";
 import { alreadyRunning, readLock } from "./lock.ts";
 import { isSameProcess, startTimeOf } from "./proc.ts";
+import { type Answerers, ASK_FD_ENV, serveRelay } from "./relay.ts";
 import {
   errorOf,
   REPORT_ENV,
@@ -48,19 +50,31 @@ export async function planDeadlineMs(ctx: Ctx, name: string, opts: RunOptions): 
   return plan.hops.reduce((sum, h) => sum + h.connectTimeoutMs, 0) + 5_000;
 }
 
+export interface StartDeps {
+  /** How long to wait for "ready" (default: from the plan). */
+  deadlineMs?: (ctx: Ctx, name: string, opts: RunOptions) => Promise<number>;
+  /** Who answers the child's questions (default: prompts, when this is a terminal). */
+  answerers?: Answerers;
+}
+
+async function terminalAnswerers(ctx: Ctx): Promise<Answerers> {
+  const { passphraseAsker, hostKeyAsker } = await import("../ui/ask.ts");
+  return { passphrase: passphraseAsker(ctx), hostKey: hostKeyAsker(ctx) };
+}
+
 type Outcome = StartReport | { exited: number | null } | "timeout" | "interrupted";
 
 export async function startBackground(
   ctx: Ctx,
   name: string,
   opts: RunOptions,
-  deadline: typeof planDeadlineMs = planDeadlineMs,
+  deps: StartDeps = {},
 ): Promise<number> {
   const files = daemonFiles(ctx.paths.stateDir, name);
   ensureStateDir(files.dir);
   const holder = readLock(files.lock);
   if (holder && isSameProcess(holder)) throw alreadyRunning(name, holder);
-  const deadlineMs = await deadline(ctx, name, opts);
+  const deadlineMs = await (deps.deadlineMs ?? planDeadlineMs)(ctx, name, opts);
   sweepReports(files);
 
   const report = reportPath(files, process.pid);
@@ -69,10 +83,15 @@ export async function startBackground(
   chmodSync(files.log, 0o600);
   const [cmd, ...pre] = ctx.selfCommand;
   if (!cmd) throw new FwdError("runtime", "cannot start fwd again: unknown executable");
+  // On a terminal, the child's questions (host key, passphrase) come back here on fd 3.
+  const relay = ctx.interactive || deps.answerers !== undefined;
+  const env: Record<string, string | undefined> = { ...ctx.env, [REPORT_ENV]: report };
+  if (relay) env[ASK_FD_ENV] = "3";
+  else delete env[ASK_FD_ENV];
   const child = spawn(cmd, [...pre, ...childArgs(ctx, name, opts)], {
     detached: true, // setsid: no controlling terminal, no SIGHUP when it closes
-    stdio: ["ignore", logFd, logFd],
-    env: { ...ctx.env, [REPORT_ENV]: report } as NodeJS.ProcessEnv,
+    stdio: relay ? ["ignore", logFd, logFd, "pipe"] : ["ignore", logFd, logFd],
+    env: env as NodeJS.ProcessEnv,
   });
   closeSync(logFd);
   child.unref();
@@ -80,7 +99,16 @@ export async function startBackground(
   if (pid === undefined)
     throw new FwdError("runtime", `could not start the background process for ${name}`);
 
-  const outcome = await waitFor(child, report, deadlineMs);
+  const asking = { now: false };
+  const pipe = child.stdio[3] as Duplex | null | undefined;
+  if (relay && pipe) {
+    const answer = deps.answerers ?? (await terminalAnswerers(ctx));
+    serveRelay(pipe, pipe, answer, (b) => {
+      asking.now = b;
+    });
+  }
+  const outcome = await waitFor(child, report, deadlineMs, () => asking.now);
+  pipe?.destroy();
   removeFile(report);
   if (typeof outcome === "object" && "ok" in outcome && outcome.ok) {
     printStarted(ctx, name, files.state);
@@ -108,16 +136,19 @@ export async function startBackground(
   );
 }
 
+/** Polls for the child's report; the deadline does not run while a person is being asked. */
 function waitFor(
   child: ReturnType<typeof spawn>,
   report: string,
   deadlineMs: number,
+  asking: () => boolean,
 ): Promise<Outcome> {
   return new Promise((done) => {
     let exited: number | null | undefined;
+    let left = deadlineMs;
+    let last = Date.now();
     const finish = (o: Outcome) => {
       clearInterval(poll);
-      clearTimeout(timer);
       process.off("SIGINT", onInt);
       process.off("SIGTERM", onInt);
       done(o);
@@ -126,12 +157,15 @@ function waitFor(
       exited = code;
     });
     const poll = setInterval(() => {
+      const now = Date.now();
+      if (!asking()) left -= now - last;
+      last = now;
       const r = readReport(report);
       if (r) finish(r);
       // The report is written before exiting; one more look after exit avoids losing it.
       else if (exited !== undefined) finish(readReport(report) ?? { exited });
+      else if (left <= 0) finish("timeout");
     }, 25);
-    const timer = setTimeout(() => finish(readReport(report) ?? "timeout"), deadlineMs);
     const onInt = () => finish("interrupted");
     process.once("SIGINT", onInt);
     process.once("SIGTERM", onInt);

@@ -25,6 +25,10 @@ const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
 const viaBinary = existsSync(binary) && !process.env.FWD_E2E_SOURCE;
 const fwdArgv = viaBinary ? [binary] : [process.execPath, join(root, "src/main.ts")];
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+/** run -d relays prompts to its terminal once ui/ask.ts consults the daemon relay (src/daemon/relay.ts). */
+const relayWired = readFileSync(join(root, "src/ui/ask.ts"), "utf8").includes("childRelay");
+const deno = join(root, "node_modules/.bin/deno");
+const hasDeno = existsSync(deno) && spawnSync(deno, ["--version"]).status === 0;
 
 interface Run {
   code: number;
@@ -47,9 +51,9 @@ const env = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-function fwd(args: string[], extra: Record<string, string> = {}): Promise<Run> {
+function fwd(args: string[], extra: Record<string, string> = {}, argv = fwdArgv): Promise<Run> {
   return new Promise((res) => {
-    const p = spawn(fwdArgv[0]!, [...fwdArgv.slice(1), ...args], {
+    const p = spawn(argv[0]!, [...argv.slice(1), ...args], {
       env: env(extra),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -213,6 +217,27 @@ describe.skipIf(!hasSshd)(
       expect(logs.out).toMatch(/^\d{4}-\d\d-\d\dT\S+Z starting forward1/m);
     });
 
+    test.skipIf(!hasDeno)(
+      "under deno run: run -d re-execs deno, status, stop",
+      async () => {
+        const port = await freePort();
+        const cfg = baseConfig("forward1", port);
+        const denoArgv = [deno, "run", "-A", join(root, "src/main.ts")];
+        const r = await fwd(["run", "-d", "forward1", "-F", cfg], {}, denoArgv);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(await through(port)).toBe("hello from target\n");
+        const [st] = await status();
+        expect(readFileSync(`/proc/${st!.pid}/cmdline`, "utf8").split("\0")).toContain(
+          "--daemon-child",
+        );
+        const stop = await fwd(["stop", "forward1"], {}, denoArgv);
+        expect(stop.out).toBe(`stopped forward1 (pid ${st!.pid})\n`);
+        expect(await portFree(port)).toBe(true);
+      },
+      60_000,
+    );
+
     test("status follows the bastion: up, reconnecting while it is dead, up again", async () => {
       const port = await freePort();
       const cfg = baseConfig("forward1", port);
@@ -336,6 +361,54 @@ describe.skipIf(!hasSshd)(
         }
       },
       40_000,
+    );
+
+    test.skipIf(!hasTmux || !relayWired)(
+      "on a terminal, run -d asks for an unknown host key and the passphrase like the foreground run",
+      async () => {
+        const pass = `tty-${process.pid}-secret`;
+        const key = join(work, "tty_ed25519");
+        if (!existsSync(key)) keygen(key, pass);
+        writeFileSync(join(sshd.dir, "authorized_keys"), readFileSync(`${key}.pub`), { flag: "a" });
+        const port = await freePort();
+        const cfg = baseConfig("tty1", port, {
+          IdentityFile: key,
+          StrictHostKeyChecking: "ask",
+          UserKnownHostsFile: join(work, `tty_known_hosts_${Date.now()}`),
+        });
+        const sock = `fwd-e2e-relay-${process.pid}`;
+        const tmux = (...a: string[]) =>
+          spawnSync("tmux", ["-L", sock, ...a], { encoding: "utf8" });
+        const screen = () => tmux("capture-pane", "-p", "-t", sock).stdout;
+        const shown = (text: string) =>
+          until(`"${text}" on screen`, 30_000, async () =>
+            screen().includes(text) ? true : undefined,
+          );
+        const cmd = [
+          ...Object.entries(env()).map(([k, v]) => `${k}='${v}'`),
+          ...fwdArgv.map((a) => `'${a}'`),
+          `run -d tty1 -F '${cfg}'; echo EXIT=$?; exec sleep 600`,
+        ].join(" ");
+        try {
+          expect(tmux("new-session", "-d", "-s", sock, "-x", "150", "-y", "40", cmd).status).toBe(
+            0,
+          );
+          await shown("Trust it and remember it?");
+          expect(screen()).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+          tmux("send-keys", "-t", sock, "Left", "Enter");
+          await shown("Passphrase for");
+          tmux("send-keys", "-t", sock, "-l", pass);
+          tmux("send-keys", "-t", sock, "Enter");
+          await shown("EXIT=");
+          expect(screen()).toContain("EXIT=0");
+          expect(await through(port)).toBe("hello from target\n");
+          const grep = spawnSync("grep", ["-r", "-l", "-a", pass, stateDir], { encoding: "utf8" });
+          expect(grep).toMatchObject({ stdout: "", status: 1 });
+        } finally {
+          tmux("kill-server");
+        }
+      },
+      60_000,
     );
 
     test("a passphrase given through SSH_ASKPASS is never written under the state dir", async () => {

@@ -3,6 +3,7 @@
  * tested with real processes but without SSH. The tunnel is a TCP listener on
  * 127.0.0.1:FAKE_PORT (0 = any) that answers "hello\n".
  * FAKE_MODE: ok | auth (fails like a refused login) | hang (never ready) | crash (exits silently)
+ *   | ask (asks its run -d for a passphrase through the relay; "right" opens)
  * FAKE_PIDFILE: where to write this process's pid first.
  */
 import { writeFileSync } from "node:fs";
@@ -22,6 +23,11 @@ async function open(): Promise<TunnelHandle> {
     throw new FwdError("auth", "authentication failed for me@bastion", "check IdentityFile");
   if (mode === "hang") return new Promise(() => {});
   if (mode === "crash") process.exit(3);
+  if (mode === "ask") {
+    const { childRelay } = await import("../../src/daemon/relay.ts");
+    const pass = await childRelay(process.env)?.askPassphrase("/keys/id_locked");
+    if (pass !== "right") throw new FwdError("auth", "authentication failed (wrong passphrase)");
+  }
   const server = createServer((s) => s.end("hello\n"));
   await new Promise<void>((res, rej) => {
     server.once("error", (e) =>

@@ -11,7 +11,7 @@ import { tempDir, testCtx, waitUntil } from "../helpers/daemon-ctx.ts";
 
 const fake = join(import.meta.dir, "../helpers/daemon-fake-fwd.ts");
 /** The fake has no ssh_config to plan from: a fixed start deadline. */
-const deadline = async () => 20_000;
+const deps = { deadlineMs: async () => 20_000 };
 const runOpts = (options: string[] = []) => ({
   background: true,
   acceptNew: false,
@@ -85,7 +85,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
   test("returns once the forward listens, prints it, and stop frees the port", async () => {
     const port = await freePort();
     const c = ctxWith({ FAKE_PORT: String(port), FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deps)).toBe(0);
     pids.push(fakePid());
     expect(await hello(port)).toBe("hello\n");
     expect(c.out()).toBe(
@@ -118,22 +118,20 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("a second run -d of the same NAME: already running, exit 1", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deps)).toBe(0);
     pids.push(fakePid());
     const again = ctxWith({});
-    await expect(startBackground(again.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject(
-      {
-        exitCode: 1,
-        message: expect.stringMatching(
-          new RegExp(`^forward1 is already running \\(pid ${fakePid()} since .+\\)$`),
-        ),
-      },
-    );
+    await expect(startBackground(again.ctx, "forward1", runOpts(), deps)).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringMatching(
+        new RegExp(`^forward1 is already running \\(pid ${fakePid()} since .+\\)$`),
+      ),
+    });
   });
 
   test("the child's failure comes back with its exit code, and no process is left", async () => {
     const c = ctxWith({ FAKE_MODE: "auth", FAKE_PIDFILE: pidFile() });
-    await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
+    await expect(startBackground(c.ctx, "forward1", runOpts(), deps)).rejects.toMatchObject({
       exitCode: 4,
       message: "authentication failed for me@bastion",
       hint: "check IdentityFile",
@@ -151,7 +149,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
     const port = (busy.address() as { port: number }).port;
     try {
       const c = ctxWith({ FAKE_PORT: String(port), FAKE_PIDFILE: pidFile() });
-      await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
+      await expect(startBackground(c.ctx, "forward1", runOpts(), deps)).rejects.toMatchObject({
         exitCode: 5,
       });
       pids.push(fakePid());
@@ -163,7 +161,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
   test("a child that never gets ready is killed at the deadline (ConnectTimeout + 5 s)", async () => {
     const c = ctxWith({ FAKE_MODE: "hang", FAKE_PIDFILE: pidFile() });
     await expect(
-      startBackground(c.ctx, "forward1", runOpts(), async () => 6000),
+      startBackground(c.ctx, "forward1", runOpts(), { deadlineMs: async () => 6000 }),
     ).rejects.toMatchObject({
       code: "timeout",
       message: "forward1 did not come up within 6 s",
@@ -175,7 +173,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("a child that dies without a word is reported with a pointer to the log", async () => {
     const c = ctxWith({ FAKE_MODE: "crash", FAKE_PIDFILE: pidFile() });
-    await expect(startBackground(c.ctx, "forward1", runOpts(), deadline)).rejects.toMatchObject({
+    await expect(startBackground(c.ctx, "forward1", runOpts(), deps)).rejects.toMatchObject({
       exitCode: 1,
       message: "the background process for forward1 exited (code 3) before it was ready",
       hint: "see why: fwd logs forward1",
@@ -184,7 +182,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("SIGHUP re-reads the config and never stops it; its own session means no terminal sends one", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deps)).toBe(0);
     const pid = fakePid();
     pids.push(pid);
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
@@ -203,7 +201,7 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
 
   test("status follows the link: reconnecting after a drop", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
-    expect(await startBackground(c.ctx, "forward1", runOpts(), deadline)).toBe(0);
+    expect(await startBackground(c.ctx, "forward1", runOpts(), deps)).toBe(0);
     pids.push(fakePid());
     process.kill(fakePid(), "SIGUSR2");
     await waitUntil(
@@ -217,10 +215,36 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
     );
   });
 
+  test.each([
+    ["the right passphrase opens it", "right", 0],
+    ["a wrong one fails like the foreground (exit 4)", "wrong", 4],
+  ])("questions are relayed to run -d: %s", async (_l, answer, code) => {
+    const asked: string[] = [];
+    const c = ctxWith({ FAKE_MODE: "ask", FAKE_PIDFILE: pidFile() });
+    const started = startBackground(c.ctx, "forward1", runOpts(), {
+      // The person takes longer than the deadline: it does not run while they type.
+      deadlineMs: async () => 300,
+      answerers: {
+        passphrase: async (path) => {
+          asked.push(path);
+          await new Promise((r) => setTimeout(r, 800));
+          return answer;
+        },
+      },
+    });
+    if (code === 0) expect(await started).toBe(0);
+    else await expect(started).rejects.toMatchObject({ exitCode: code });
+    pids.push(fakePid());
+    expect(asked).toEqual(["/keys/id_locked"]);
+    expect(readFileSync(daemonFiles(t.dir, "forward1").log, "utf8")).not.toContain(
+      answer === "right" ? "right" : "wrong\n",
+    );
+  });
+
   test("10 concurrent run -d of one NAME: exactly one survivor, nine clear errors", async () => {
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, () =>
-        startBackground(ctxWith({}).ctx, "forward1", runOpts(), deadline),
+        startBackground(ctxWith({}).ctx, "forward1", runOpts(), deps),
       ),
     );
     const ok = results.filter((r) => r.status === "fulfilled");
