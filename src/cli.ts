@@ -38,7 +38,9 @@ export function buildCli(selfCommand: string[]) {
       "fwd init --bastion user@bastion-host --identity ~/.ssh/id_rsa --target target-host:22 --ssh-target user --yes",
     )
     .example("fwd init --bastion user@bastion-host --forward 18080:target-host:8080 --print")
-    .action(async (o: Opts) => (await import("./commands/init.ts")).initCommand(ctx(o), o));
+    .action(async (o: Opts) =>
+      (await import("./commands/init.ts")).initCommand(ctx(o), o, cli.rawArgs),
+    );
 
   cli
     .command("run <name>", "Open the forwards of a Host (foreground; -d for background)")
