@@ -128,6 +128,28 @@ describe("fwd init from a script", () => {
     expect(err).toContain("--target");
   });
 
+  test("values keep their exact spelling (no number conversion by the flag parser)", () => {
+    h = initHome();
+    const key = join(h.home, "keys/id_test");
+    const r = fwd([
+      "init",
+      "--bastion",
+      "u@b",
+      "--identity",
+      key,
+      "--target",
+      "t:22",
+      "--ssh-target",
+      "0123",
+      "--name",
+      "1e3",
+      "--print",
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("Host 1e3\n");
+    expect(r.out).toContain("  User 0123\n");
+  });
+
   test("without a terminal and without --yes it refuses to write", () => {
     h = initHome();
     const r = fwd(flags());
