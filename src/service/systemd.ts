@@ -53,6 +53,8 @@ Documentation=man:ssh_config(5)
 [Service]
 Type=simple
 ExecStart=${argv.map((a, i) => execWord(a, i === 0)).join(" ")}
+# fwd run re-reads ssh_config on SIGHUP: systemctl --user reload ${unitName(name)}
+ExecReload=kill -HUP $MAINPID
 # fwd reconnects by itself; a restart is for a crash or an exit on error.
 Restart=on-failure
 RestartSec=5

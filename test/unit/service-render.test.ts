@@ -55,6 +55,7 @@ describe("systemd unit", () => {
     expect(unit.Service).toEqual({
       Type: ["simple"],
       ExecStart: ["/home/u/.local/bin/fwd run forward1"],
+      ExecReload: ["kill -HUP $MAINPID"],
       Restart: ["on-failure"],
       RestartSec: ["5"],
       RestartPreventExitStatus: ["2 3 4"],
