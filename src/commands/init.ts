@@ -87,15 +87,17 @@ export async function initCommand(
   const result = await updateFile({
     path: configPath,
     transform: (current) => {
-      // Someone else changed the file since it was shown: do not overwrite their edit.
-      if (!(current ?? Buffer.alloc(0)).equals(before)) {
+      // Another writer got in first. With --yes nothing was shown, so the
+      // blocks go into the file as it is now; after a confirmed diff, ask again.
+      const now = current ?? Buffer.alloc(0);
+      if (!o.yes && !now.equals(before)) {
         throw new FwdError(
           "io",
-          `${configPath} changed while fwd was running`,
+          `${configPath} changed while fwd was asking`,
           "run fwd init again",
         );
       }
-      return upsertBlocks(before, renderBlocks(values), { force }).data;
+      return upsertBlocks(now, renderBlocks(values), { force }).data;
     },
     verify: (temp) =>
       verifyNewConfig({

@@ -65,6 +65,30 @@ describe("injected failures between the temp write and the rename", () => {
   });
 });
 
+describe("concurrent fwd init runs", () => {
+  test("two runs for different names at once both land; neither is lost", async () => {
+    h = initHome();
+    copyFileSync(fixture("realistic.conf"), h.config);
+    const run = (name: string, local: string) =>
+      new Promise<number | null>((resolve) => {
+        const c = spawn(
+          process.execPath,
+          [join(root, "src/main.ts"), ...initArgs(h), "--name", name, "--local", local],
+          {
+            env: h.env,
+            stdio: "ignore",
+          },
+        );
+        c.once("exit", resolve);
+      });
+    expect(await Promise.all([run("one", "10001"), run("two", "10002")])).toEqual([0, 0]);
+    const text = readFileSync(h.config, "utf8");
+    expect(text).toContain("# >>> fwd one >>>");
+    expect(text).toContain("# >>> fwd two >>>");
+    expect(text).toContain(readFileSync(fixture("realistic.conf"), "utf8").split("\n# Work")[1]!);
+  });
+});
+
 describe("killing fwd init mid-write", () => {
   test("SIGKILL right before the rename leaves the original; the next run recovers", async () => {
     h = initHome();
