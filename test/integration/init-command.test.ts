@@ -175,6 +175,15 @@ describe("fwd init refuses without changing a byte", () => {
     expect(readdirSync(h.sshDir)).toEqual(["config"]);
   });
 
+  test("an unreadable config (a directory) fails with exit 1 and creates nothing", async () => {
+    h = initHome();
+    mkdirSync(h.config);
+    const r = await init(baseFlags(h));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(h.config);
+    expect(readdirSync(h.sshDir)).toEqual(["config"]);
+  });
+
   test("--print prints only the snippet on stdout", async () => {
     h = initHome();
     const r = await init({ ...baseFlags(h), print: true });
