@@ -11,7 +11,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "ssh2";
-import { createHostKeyVerifier } from "../../src/knownhosts/verify.ts";
+import { createHostKeyVerifier, type HostKeyVerifier } from "../../src/knownhosts/verify.ts";
 
 setDefaultTimeout(30_000);
 const usable =
@@ -144,19 +144,33 @@ function sshVerdict(f: { user: string[]; global: string[] }, alias?: string): Ve
   return err;
 }
 
-/** What fwd's verifier says, in an ssh2 handshake with its algorithm order. */
-async function fwdVerdict(
-  f: { user: string[]; global: string[] },
-  alias?: string,
-): Promise<Verdict | string> {
-  const v = await createHostKeyVerifier({
-    host: "127.0.0.1",
-    port,
-    hostKeyAlias: alias,
-    userFiles: f.user,
-    globalFiles: f.global,
-    strict: "yes",
-  });
+/** Runs ssh once with extra -o options (auth fails: no key is accepted). */
+function ssh(options: string[]): void {
+  spawnSync(
+    "/usr/bin/ssh",
+    [
+      "-F",
+      "/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "IdentityFile=/dev/null",
+      "-o",
+      "IdentitiesOnly=yes",
+      ...options.flatMap((o) => ["-o", o]),
+      "-p",
+      String(port),
+      "nobody@127.0.0.1",
+      "true",
+    ],
+    { encoding: "utf8", timeout: 20_000 },
+  );
+}
+
+/** One ssh2 handshake as src/tunnel/connect.ts does it; it ends at auth (no key is accepted). */
+async function handshake(v: HostKeyVerifier): Promise<void> {
   const client = new Client();
   await new Promise<void>((resolve) => {
     client.on("error", () => resolve());
@@ -179,6 +193,22 @@ async function fwdVerdict(
     });
   });
   client.end();
+}
+
+/** What fwd's verifier says, in an ssh2 handshake with its algorithm order. */
+async function fwdVerdict(
+  f: { user: string[]; global: string[] },
+  alias?: string,
+): Promise<Verdict | string> {
+  const v = await createHostKeyVerifier({
+    host: "127.0.0.1",
+    port,
+    hostKeyAlias: alias,
+    userFiles: f.user,
+    globalFiles: f.global,
+    strict: "yes",
+  });
+  await handshake(v);
   const o = v.outcome();
   if (!o) return "no outcome";
   return o.verdict === "unknown-accepted" ? "unknown" : o.verdict;
@@ -234,5 +264,21 @@ describe.skipIf(!usable)("fwd's verdict equals OpenSSH ssh's", () => {
     expect(readFileSync(f.user[0]!, "utf8")).not.toContain("127.0.0.1");
     expect(sshVerdict(f)).toBe("known");
     expect(await fwdVerdict(f)).toBe("known");
+  });
+
+  test("accept-new writes the same line ssh writes", async () => {
+    const theirs = join(dir, "accept-new.ssh");
+    const ours = join(dir, "sub", "accept-new.fwd");
+    ssh(["StrictHostKeyChecking=accept-new", "HashKnownHosts=no", `UserKnownHostsFile=${theirs}`]);
+    const v = await createHostKeyVerifier({
+      host: "127.0.0.1",
+      port,
+      userFiles: [ours],
+      globalFiles: [],
+      strict: "accept-new",
+    });
+    await handshake(v);
+    expect(readFileSync(theirs, "utf8")).toBe(`[127.0.0.1]:${port} ${keys.ed}\n`);
+    expect(readFileSync(ours, "utf8")).toBe(readFileSync(theirs, "utf8"));
   });
 });
