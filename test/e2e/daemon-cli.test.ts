@@ -215,7 +215,7 @@ describe.skipIf(!hasSshd)(
       const logs = await fwd(["logs", "forward1"]);
       expect(logs.code).toBe(0);
       expect(logs.out).toMatch(/^\d{4}-\d\d-\d\dT\S+Z starting forward1/m);
-    });
+    }, 30_000);
 
     test.skipIf(!hasDeno)(
       "under deno run: run -d re-execs deno, status, stop",
@@ -285,7 +285,7 @@ describe.skipIf(!hasSshd)(
       const r = await fwd(["run", "-d", "forward1", "-F", cfg]);
       expect(r.code).toBe(1);
       expect(r.err).toContain(`forward1 is already running (pid ${st!.pid} since `);
-    });
+    }, 30_000);
 
     test("unknown host key: exit 3 with the fingerprint, nothing left running", async () => {
       const port = await freePort();
@@ -300,7 +300,7 @@ describe.skipIf(!hasSshd)(
       expect(liveLogged()).toEqual([]);
       expect(await portFree(port)).toBe(true);
       expect(await status()).toEqual([]);
-    });
+    }, 30_000);
 
     test("authentication refused: exit 4, nothing left running", async () => {
       const port = await freePort();
@@ -311,7 +311,7 @@ describe.skipIf(!hasSshd)(
       expect(r.code).toBe(4);
       expect(liveLogged()).toEqual([]);
       expect(await status()).toEqual([]);
-    });
+    }, 30_000);
 
     test("local port in use: exit 5, nothing left running", async () => {
       const busy = createServer();
@@ -326,7 +326,7 @@ describe.skipIf(!hasSshd)(
       } finally {
         busy.close();
       }
-    });
+    }, 30_000);
 
     test.skipIf(!hasTmux)(
       "closing the terminal it was started from leaves it running",
@@ -437,6 +437,6 @@ describe.skipIf(!hasSshd)(
       expect(grep()).toMatchObject({ stdout: "", status: 1 }); // 1 = no match (2 would be an error)
       expect((await fwd(["stop", "locked"])).code).toBe(0);
       expect(grep()).toMatchObject({ stdout: "", status: 1 });
-    });
+    }, 60_000);
   },
 );

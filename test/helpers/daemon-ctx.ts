@@ -55,9 +55,12 @@ export function spawnSleeper(args: string[] = ["30"]): ChildProcess {
   return spawn("sleep", args, { stdio: "ignore" });
 }
 
-/** A process that ignores SIGTERM (so stop has to SIGKILL it). */
-export function spawnTermIgnorer(): ChildProcess {
-  return spawn("sh", ["-c", "trap '' TERM; while :; do sleep 0.05; done"], { stdio: "ignore" });
+/** A process that ignores SIGTERM (so stop has to SIGKILL it); resolves once the trap is set. */
+export function spawnTermIgnorer(): Promise<ChildProcess> {
+  const p = spawn("sh", ["-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  return new Promise((res) => p.stdout?.once("data", () => res(p)));
 }
 
 export async function waitUntil(cond: () => boolean, ms = 5000, what = "condition"): Promise<void> {

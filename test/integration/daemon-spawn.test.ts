@@ -218,28 +218,32 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
   test.each([
     ["the right passphrase opens it", "right", 0],
     ["a wrong one fails like the foreground (exit 4)", "wrong", 4],
-  ])("questions are relayed to run -d: %s", async (_l, answer, code) => {
-    const asked: string[] = [];
-    const c = ctxWith({ FAKE_MODE: "ask", FAKE_PIDFILE: pidFile() });
-    const started = startBackground(c.ctx, "forward1", runOpts(), {
-      // The person takes longer than the deadline: it does not run while they type.
-      deadlineMs: async () => 300,
-      answerers: {
-        passphrase: async (path) => {
-          asked.push(path);
-          await new Promise((r) => setTimeout(r, 800));
-          return answer;
+  ])(
+    "questions are relayed to run -d: %s",
+    async (_l, answer, code) => {
+      const asked: string[] = [];
+      const c = ctxWith({ FAKE_MODE: "ask", FAKE_PIDFILE: pidFile() });
+      const started = startBackground(c.ctx, "forward1", runOpts(), {
+        // The person takes longer than the deadline: it does not run while they type.
+        deadlineMs: async () => 3_000,
+        answerers: {
+          passphrase: async (path) => {
+            asked.push(path);
+            await new Promise((r) => setTimeout(r, 4_000));
+            return answer;
+          },
         },
-      },
-    });
-    if (code === 0) expect(await started).toBe(0);
-    else await expect(started).rejects.toMatchObject({ exitCode: code });
-    pids.push(fakePid());
-    expect(asked).toEqual(["/keys/id_locked"]);
-    expect(readFileSync(daemonFiles(t.dir, "forward1").log, "utf8")).not.toContain(
-      answer === "right" ? "right" : "wrong\n",
-    );
-  });
+      });
+      if (code === 0) expect(await started).toBe(0);
+      else await expect(started).rejects.toMatchObject({ exitCode: code });
+      pids.push(fakePid());
+      expect(asked).toEqual(["/keys/id_locked"]);
+      expect(readFileSync(daemonFiles(t.dir, "forward1").log, "utf8")).not.toContain(
+        answer === "right" ? "right" : "wrong\n",
+      );
+    },
+    20_000,
+  );
 
   test("10 concurrent run -d of one NAME: exactly one survivor, nine clear errors", async () => {
     const results = await Promise.allSettled(
