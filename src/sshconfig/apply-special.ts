@@ -35,7 +35,7 @@ export function applySpecial(o: Options, c: LineCtx, op: string, args: Args): bo
   } else if (op === "loglevel") {
     const arg = args.next();
     const a = (arg ?? "").toUpperCase();
-    const v = a === "DEBUG1" ? 5 : K.LOG_LEVELS.indexOf(a);
+    const v = a === "DEBUG1" ? 5 : a === "QUIET" ? 0 : K.LOG_LEVELS.indexOf(a);
     if (v < 0) throw new LineError(`unsupported log level '${arg ?? "<NONE>"}'`);
     setN(o, c, "loglevel", v);
   } else if (op === "syslogfacility") {

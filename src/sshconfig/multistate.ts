@@ -90,9 +90,12 @@ export function multistateName(value: number, m: Multistate): string {
   return m.find(([, v]) => v === value)?.[0] ?? "UNKNOWN";
 }
 
-/** log.c: DEBUG and DEBUG1 are one level, printed as DEBUG. */
+/**
+ * log.c level names by value, as printed: DEBUG and DEBUG1 are one level
+ * (printed DEBUG); Debian adds SILENT for QUIET and prints that.
+ */
 export const LOG_LEVELS = [
-  "QUIET",
+  "SILENT",
   "FATAL",
   "ERROR",
   "INFO",

@@ -68,7 +68,7 @@ test("config resolve -F prints ssh -G lines: seed host forward1", () => {
   expect(got.get("port")).toEqual(["22"]);
   expect(got.get("localforward")).toEqual(["10022 [target-host]:22", "10080 [web]:80"]);
   expect(r.stdout.split("\n")[0]).toBe("host forward1");
-});
+}, 60_000);
 
 test("config resolve --json prints one object; repeated keys are arrays", () => {
   const r = fwd(["config", "resolve", "--json", "-F", sb.config, "forward2"]);
@@ -79,7 +79,7 @@ test("config resolve --json prints one object; repeated keys are arrays", () => 
   expect(o.user).toBe("target_user");
   expect(Array.isArray(o.identityfile)).toBe(true);
   expect(o.userknownhostsfile).toBe(`${sb.home}/.ssh/known_hosts ${sb.home}/.ssh/known_hosts2`);
-});
+}, 60_000);
 
 test("a config ssh rejects exits 2 with file:line on stderr", () => {
   const bad = join(sb.dir, "bad.conf");
@@ -88,7 +88,7 @@ test("a config ssh rejects exits 2 with file:line on stderr", () => {
   expect(r.status).toBe(2);
   expect(r.stderr).toContain(`${bad}:2: Bad port '99999'.`);
   expect(r.stdout).toBe("");
-});
+}, 60_000);
 
 test.skipIf(!liveSshUsable())(
   "without -F, ~/.ssh/config and the system config resolve as live ssh -G does",
@@ -104,10 +104,14 @@ test.skipIf(!liveSshUsable())(
   },
 );
 
-test.skipIf(!liveSshUsable())("the printed form is exactly ssh -G's for the seed config", () => {
-  for (const host of ["forward1", "forward2"]) {
-    expect(fwd(["config", "resolve", "-F", sb.config, host]).stdout).toBe(
-      ssh(["-F", sb.config, host]).stdout,
-    );
-  }
-});
+test.skipIf(!liveSshUsable())(
+  "the printed form is exactly ssh -G's for the seed config",
+  () => {
+    for (const host of ["forward1", "forward2"]) {
+      expect(fwd(["config", "resolve", "-F", sb.config, host]).stdout).toBe(
+        ssh(["-F", sb.config, host]).stdout,
+      );
+    }
+  },
+  60_000,
+);

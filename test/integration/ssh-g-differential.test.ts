@@ -58,6 +58,7 @@ function suite(title: string, cases: Case[]): void {
           sb.cleanup();
         }
       },
+      30_000,
     );
 
     test.skipIf(!live).each(cases.map((c) => [c.name, c] as const))(
@@ -75,6 +76,7 @@ function suite(title: string, cases: Case[]): void {
           sb.cleanup();
         }
       },
+      30_000,
     );
   });
 }
