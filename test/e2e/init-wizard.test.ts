@@ -4,7 +4,7 @@
  * sshd. Uses the compiled binary when built (dist/fwd-linux-x64, $FWD_E2E_BIN or $FWD_BIN).
  */
 import { afterEach, expect, test } from "bun:test";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -24,13 +24,14 @@ const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 let h: InitHome | undefined;
 let sshd: Sshd | undefined;
 let session: string | undefined;
-let ssh: ChildProcess | undefined;
+let stopForward: (() => unknown) | undefined;
 afterEach(async () => {
+  stopForward?.();
+  stopForward = undefined;
   if (session) spawnSync("tmux", ["kill-session", "-t", session]);
-  if (ssh?.pid && ssh.exitCode === null) process.kill(ssh.pid, "SIGKILL");
   await sshd?.kill();
   h?.remove();
-  [session, sshd, h, ssh] = [undefined, undefined, undefined, undefined];
+  [session, sshd, h] = [undefined, undefined, undefined];
 });
 
 /** Starts `fwd init` in a fresh tmux session; the pane stays after exit to read EXIT=code. */
@@ -141,8 +142,21 @@ test.skipIf(!hasSshd || !hasTmux)(
       expect(config).toContain(
         `Host forward2\n  HostName localhost\n  Port ${sshLocal}\n  User root\n`,
       );
-      // The result works with plain OpenSSH.
-      ssh = spawn(
+      // Done when: fwd run forward1 + ssh forward2 work. The bastion's key was
+      // recorded by the wizard's check, so no --accept-new is needed here.
+      const fwdRun = (args: string[]) =>
+        spawnSync(FWD[0]!, [...FWD.slice(1), ...args], {
+          env: h!.env,
+          encoding: "utf8",
+          timeout: 30_000,
+        });
+      const up = fwdRun(["run", "forward1", "-d"]);
+      stopForward = () => fwdRun(["stop", "forward1"]);
+      expect(up.stderr + up.stdout).toContain("forward1 running in the background");
+      expect(up.status).toBe(0);
+      expect(await (await fetch(`http://127.0.0.1:${webLocal}/`)).text()).toBe("Hello World\n");
+      expect((await tcpBanner(sshLocal)).startsWith("SSH-2.0-")).toBe(true);
+      const second = spawnSync(
         "/usr/bin/ssh",
         [
           "-F",
@@ -150,19 +164,18 @@ test.skipIf(!hasSshd || !hasTmux)(
           "-o",
           `UserKnownHostsFile=${join(h.home, ".ssh/known_hosts")}`,
           "-o",
+          "StrictHostKeyChecking=accept-new",
+          "-o",
           "BatchMode=yes",
-          "-N",
-          "forward1",
+          "-i",
+          sshd.userKey,
+          "forward2",
+          "echo",
+          "through-forward2",
         ],
-        { stdio: "ignore" },
+        { encoding: "utf8", timeout: 20_000 },
       );
-      const end = Date.now() + 15_000;
-      while (!(await tcpBanner(sshLocal)).startsWith("SSH-2.0-")) {
-        if (Date.now() > end || ssh.exitCode !== null)
-          throw new Error("ssh -N forward1 never forwarded");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(await (await fetch(`http://127.0.0.1:${webLocal}/`)).text()).toBe("Hello World\n");
+      expect(second.stdout.trim()).toBe("through-forward2");
     } finally {
       web.stop(true);
     }
