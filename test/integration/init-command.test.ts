@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import {
+  chownSync,
   copyFileSync,
   lstatSync,
   mkdirSync,
@@ -138,6 +139,19 @@ describe("fwd init writes the seed's two Hosts", () => {
     await init({ ...baseFlags(h), alive: 60 });
     expect(readFileSync(`${real}.fwd.bak`, "utf8")).toContain("ServerAliveInterval 15");
   });
+
+  test.skipIf(process.getuid?.() !== 0)(
+    "keeps the file's owner and group (run as root)",
+    async () => {
+      h = initHome();
+      writeFileSync(h.config, "Host a\n", { mode: 0o600 });
+      chownSync(h.config, 65534, 65534);
+      expect((await init(baseFlags(h))).code).toBe(0);
+      const st = statSync(h.config);
+      expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o600]);
+      expect(statSync(`${h.config}.fwd.bak`).uid).toBe(65534);
+    },
+  );
 
   test("prints what was written and the next commands", async () => {
     h = initHome();
