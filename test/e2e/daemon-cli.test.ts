@@ -4,7 +4,7 @@
  * (dist/fwd-linux-x64) when it exists, else `bun src/main.ts`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -18,7 +18,8 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTimeOf } from "../../src/daemon/proc.ts";
-import { freePort, hasSshd, keygen, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
+import { freePort } from "../helpers/ports.ts";
+import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 const root = join(import.meta.dir, "../..");
 const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
@@ -30,6 +31,10 @@ const relayWired = readFileSync(join(root, "src/ui/ask.ts"), "utf8").includes("c
 const deno = join(root, "node_modules/.bin/deno");
 const hasDeno = existsSync(deno) && spawnSync(deno, ["--version"]).status === 0;
 
+function keygen(path: string, passphrase = ""): void {
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "", "-f", path]);
+}
+
 interface Run {
   code: number;
   out: string;
@@ -40,6 +45,8 @@ let work: string;
 let stateDir: string;
 let home: string;
 let sshd: Sshd;
+/** The key root may log in with. */
+let userKey: string;
 let target: Server;
 let targetPort: number;
 
@@ -129,7 +136,7 @@ function baseConfig(name: string, localPort: number, over: Record<string, string
     HostName: "127.0.0.1",
     Port: String(sshd.port),
     User: "root",
-    IdentityFile: sshd.userKey,
+    IdentityFile: userKey,
     IdentitiesOnly: "yes",
     UserKnownHostsFile: join(work, "known_hosts"),
     StrictHostKeyChecking: "accept-new",
@@ -155,14 +162,16 @@ function loggedPids(): number[] {
 
 const liveLogged = () => loggedPids().filter((p) => startTimeOf(p) !== undefined);
 
-describe.skipIf(!hasSshd)(
+describe.skipIf(!canRunSshd)(
   `background runs e2e (${viaBinary ? "compiled binary" : "bun src/main.ts"})`,
   () => {
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), "fwd-daemon-e2e-"));
       home = join(work, "home");
       stateDir = join(home, ".local/state/fwd-test");
-      sshd = await startSshd(join(work, "sshd"));
+      userKey = join(work, "user_ed25519");
+      keygen(userKey);
+      sshd = await startSshd({ authorized: { root: [readFileSync(`${userKey}.pub`, "utf8")] } });
       target = createServer((s) => s.end("hello from target\n"));
       await new Promise<void>((r) => target.listen(0, "127.0.0.1", () => r()));
       targetPort = (target.address() as { port: number }).port;
@@ -180,7 +189,7 @@ describe.skipIf(!hasSshd)(
     });
 
     afterAll(async () => {
-      await sshd?.kill();
+      await sshd?.cleanup();
       target?.close();
       rmSync(work, { recursive: true, force: true });
     });
@@ -242,7 +251,7 @@ describe.skipIf(!hasSshd)(
       const port = await freePort();
       const cfg = baseConfig("forward1", port);
       expect((await fwd(["run", "-d", "forward1", "-F", cfg])).code).toBe(0);
-      await sshd.kill();
+      await sshd.stop();
       await until("reconnecting", 15_000, async () => {
         const [st] = await status();
         return st?.state === "reconnecting" ? st : undefined;
@@ -369,7 +378,7 @@ describe.skipIf(!hasSshd)(
         const pass = `tty-${process.pid}-secret`;
         const key = join(work, "tty_ed25519");
         if (!existsSync(key)) keygen(key, pass);
-        writeFileSync(join(sshd.dir, "authorized_keys"), readFileSync(`${key}.pub`), { flag: "a" });
+        sshd.authorize("root", readFileSync(`${key}.pub`, "utf8"));
         const port = await freePort();
         const cfg = baseConfig("tty1", port, {
           IdentityFile: key,
@@ -415,7 +424,7 @@ describe.skipIf(!hasSshd)(
       const pass = `pw-${process.pid}-${Date.now()}-secret`;
       const key = join(work, "locked_ed25519");
       if (!existsSync(key)) keygen(key, pass);
-      writeFileSync(join(sshd.dir, "authorized_keys"), readFileSync(`${key}.pub`), { flag: "a" });
+      sshd.authorize("root", readFileSync(`${key}.pub`, "utf8"));
       const askpass = join(work, "askpass.sh");
       writeFileSync(askpass, `#!/bin/sh\necho '${pass}'\n`);
       chmodSync(askpass, 0o700);
