@@ -47,7 +47,8 @@ export function exitCodeOf(findings: readonly Finding[]): ExitCode {
   return failed ? exitFor[failed.layer] : ExitCode.ok;
 }
 
-type Draft = Omit<Finding, "ms">;
+/** A Finding before its time is stamped. */
+export type Draft = Omit<Finding, "ms">;
 
 /** Runs a step and stamps its Finding with the time it took. */
 export async function timed(
