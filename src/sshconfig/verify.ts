@@ -14,9 +14,9 @@ import { resolveHost } from "./resolve.ts";
 import type { InitValues } from "./snippet.ts";
 
 /** option -> values, lowercase keys, as `ssh -G` prints them. */
-export type Options = Map<string, string[]>;
+type Options = Map<string, string[]>;
 
-export interface Intent {
+interface Intent {
   host: string;
   /** Single-valued options that must resolve exactly to these values. */
   equal: Array<[key: string, value: string]>;
@@ -26,7 +26,7 @@ export interface Intent {
   soft: Array<[key: string, value: string]>;
 }
 
-export function intentsOf(v: InitValues): Intent[] {
+function intentsOf(v: InitValues): Intent[] {
   const out: Intent[] = [
     {
       host: v.name,
@@ -67,7 +67,7 @@ export function intentsOf(v: InitValues): Intent[] {
 }
 
 /** What differs from the intent, one phrase per option (empty: all good). */
-export function mismatches(
+function mismatches(
   intent: Intent,
   options: Options,
   originOf?: (key: string) => string | undefined,
@@ -90,7 +90,7 @@ export function mismatches(
   return out;
 }
 
-export function parseSshG(out: string): Options {
+function parseSshG(out: string): Options {
   const options: Options = new Map();
   for (const line of out.split("\n")) {
     const m = /^(\S+) (.*)$/.exec(line);
@@ -103,7 +103,7 @@ export function parseSshG(out: string): Options {
 }
 
 /** The ssh binary on PATH, if any (validation with ssh -G is skipped without one). */
-export function findSsh(path: string | undefined): string | undefined {
+function findSsh(path: string | undefined): string | undefined {
   for (const dir of (path ?? "/usr/bin:/bin").split(":")) {
     if (!dir) continue;
     try {
@@ -117,7 +117,7 @@ export function findSsh(path: string | undefined): string | undefined {
 }
 
 /** `ssh -G -F file host`: OpenSSH's own reading of the file; a syntax error rejects it. */
-export function sshG(ssh: string, file: string, host: string): Promise<Options> {
+function sshG(ssh: string, file: string, host: string): Promise<Options> {
   return new Promise((resolve, reject) => {
     execFile(ssh, ["-G", "-F", file, "--", host], { timeout: 10_000 }, (err, stdout, stderr) => {
       if (err) {
@@ -136,7 +136,7 @@ export function sshG(ssh: string, file: string, host: string): Promise<Options> 
   });
 }
 
-export function overrideError(host: string, problems: string[]): FwdError {
+function overrideError(host: string, problems: string[]): FwdError {
   return new FwdError(
     "config",
     `Host ${host} would not get the intended values: ${problems.join("; ")}`,

@@ -33,7 +33,7 @@ export interface UpdateResult {
   backup: string | undefined;
 }
 
-export const backupPath = (target: string) => `${target}.fwd.bak`;
+const backupPath = (target: string) => `${target}.fwd.bak`;
 
 /** Follow a symlink chain to the file to replace (which may not exist yet). */
 export function realTarget(path: string): string {
