@@ -177,6 +177,13 @@ beforeAll(async () => {
     "-f",
     sshdConfig("locked", "198.51.100.2:2222", ["AllowTcpForwarding no"]),
   ]);
+  spawnIn(ns.bastion, [
+    "/usr/sbin/sshd",
+    "-D",
+    "-e",
+    "-f",
+    sshdConfig("chacha", "198.51.100.2:2023", ["Ciphers chacha20-poly1305@openssh.com"]),
+  ]);
   spawnIn(ns.target, [
     "/usr/sbin/sshd",
     "-D",
@@ -198,6 +205,7 @@ beforeAll(async () => {
     listening(ns.bastion, 22),
     listening(ns.bastion, 2222),
     listening(ns.bastion, 2022),
+    listening(ns.bastion, 2023),
     listening(ns.target, 22),
     listening(ns.target, 8080),
   ]);
@@ -268,6 +276,12 @@ beforeAll(async () => {
             "",
           ];
         },
+      ),
+      ...host(
+        "chacha-only",
+        "  HostName bastion-host",
+        "  Port 2023",
+        "  LocalForward 18091 target-host:8080",
       ),
       ...host(
         "reverse",
@@ -401,6 +415,15 @@ describe.skipIf(!usable)("fwd check across namespaces (laptop → sshd bastion �
     expect(r.out).toMatch(/^✔ forward +root@bastion-host can listen on localhost:19000/m);
     expect(r.out).toMatch(/^✔ forward +SOCKS on port 11080/m);
     expect(r.out).toMatch(/^✔ local +127\.0\.0\.1 port 11080 is free/m);
+  });
+
+  test("a bastion that allows only chacha20-poly1305: explained at ssh (Bun lacks it)", () => {
+    const r = check("chacha-only");
+    if (r.out.includes("✔ ssh ")) return; // a runtime with chacha20 (Node) connects: nothing to explain
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^✖ ssh +root@bastion-host:2023: no algorithm in common/m);
+    expect(r.out).toContain("server offers: chacha20-poly1305@openssh.com");
+    expect(r.out).toContain("Bun lacks it");
   });
 
   describe("host keys against real sshd: refused before any key is offered", () => {
