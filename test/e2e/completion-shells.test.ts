@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const DIST = join(ROOT, "dist", "fwd-linux-x64");
+const DIST = join(process.env.FWD_DIST_DIR ?? join(ROOT, "dist"), "fwd-linux-x64");
 
 let dir: string;
 let env: Record<string, string>;

@@ -65,6 +65,19 @@ describe("release workflow", () => {
     expect(build).toBeGreaterThan(ci);
   });
 
+  test("re-signs the darwin binaries on a Mac, then recomputes SHA256SUMS, then uploads", () => {
+    const mac = Object.values(wf.jobs).find((j) => j["runs-on"].startsWith("macos"));
+    expect(mac).toBeDefined();
+    const script = mac!.steps.flatMap((s) => (s.run ? [s.run] : [])).join("\n");
+    const at = (re: RegExp) => script.search(re);
+    for (const arch of ["arm64", "x64"]) {
+      expect(script).toContain(`codesign --force --sign - fwd-darwin-${arch}`);
+      expect(script).toContain(`codesign --verify --strict --verbose=2 fwd-darwin-${arch}`);
+    }
+    expect(at(/codesign --force/)).toBeLessThan(at(/shasum -a 256 fwd-\* > SHA256SUMS/));
+    expect(at(/shasum -a 256 fwd-\* > SHA256SUMS/)).toBeLessThan(at(/gh release/));
+  });
+
   test("verifies SHA256SUMS and attaches the binaries, SHA256SUMS and install.sh", () => {
     expect(runs.some((r) => r.includes("sha256sum -c SHA256SUMS"))).toBe(true);
     const upload = runs.find((r) => r.includes("gh release"));

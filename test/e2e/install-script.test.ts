@@ -20,7 +20,7 @@ import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const SCRIPT = join(ROOT, "install.sh");
-const REAL = join(ROOT, "dist", "fwd-linux-x64");
+const REAL = join(process.env.FWD_DIST_DIR ?? join(ROOT, "dist"), "fwd-linux-x64");
 const hostIsLinuxX64 = process.platform === "linux" && process.arch === "x64";
 
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
@@ -274,6 +274,7 @@ describe("install.sh", () => {
       expect(r.code).toBe(0);
       expect(runInstalled(join(r.bin, "fwd"))).toMatch(/^fwd \d+\.\d+\.\d+/);
     },
+    60_000, // a 100 MB download, checksum and copy
   );
 
   const shellcheck = Bun.which("shellcheck");

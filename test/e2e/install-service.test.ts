@@ -24,7 +24,7 @@ import { type Bastion, startBastion } from "../../src/demo/bastion.ts";
 import { DEMO_BODY, startHttpTarget } from "../../src/demo/target.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const DIST = join(ROOT, "dist", "fwd-linux-x64");
+const DIST = join(process.env.FWD_DIST_DIR ?? join(ROOT, "dist"), "fwd-linux-x64");
 
 let dir: string;
 let home: string;
