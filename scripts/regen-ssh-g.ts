@@ -4,12 +4,13 @@
  * also run where ssh differs or is missing.
  *
  *   bun scripts/regen-ssh-g.ts            # every case
- *   bun scripts/regen-ssh-g.ts NAME...    # only these cases
+ *   bun scripts/regen-ssh-g.ts NAME...    # only these cases ("generated" = the generated set)
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { accepted, rejected } from "../test/fixtures/sshconfig/corpus.ts";
+import { accepted, type Case, rejected } from "../test/fixtures/sshconfig/corpus.ts";
+import { GENERATED_COUNT, GENERATED_SEED, generate } from "../test/fixtures/sshconfig/generate.ts";
 import {
   liveSshUsable,
   materialise,
@@ -33,24 +34,35 @@ if (!liveSshUsable()) {
   console.error(`need OpenSSH 9.2p1 and libnss-wrapper; found ${sshVersion() ?? "no ssh"}`);
   process.exit(1);
 }
-mkdirSync(dir, { recursive: true });
-let n = 0;
-for (const c of [...accepted, ...rejected]) {
-  if (only.size && !only.has(c.name)) continue;
+function expected(c: Case): Expected {
   const sb = materialise(c);
   try {
     const results: Record<string, Outcome> = {};
     for (const h of c.hosts) results[h] = runSsh(c, sb, h);
-    const exp: Expected = {
+    return {
       sshVersion: sshVersion() ?? "",
       hostname: hostname(),
       uid: process.getuid?.() ?? 0,
       results,
     };
-    writeFileSync(join(dir, `${c.name}.json`), `${JSON.stringify(exp, null, 2)}\n`);
-    n++;
   } finally {
     sb.cleanup();
   }
+}
+
+mkdirSync(dir, { recursive: true });
+let n = 0;
+for (const c of [...accepted, ...rejected]) {
+  if (only.size && !only.has(c.name)) continue;
+  writeFileSync(join(dir, `${c.name}.json`), `${JSON.stringify(expected(c), null, 2)}\n`);
+  n++;
+}
+if (!only.size || only.has("generated")) {
+  // the generated configs, all in one file: name -> expectation
+  const all = Object.fromEntries(
+    generate(GENERATED_SEED, GENERATED_COUNT).map((c) => [c.name, expected(c)]),
+  );
+  writeFileSync(join(dir, "generated.json"), `${JSON.stringify(all)}\n`);
+  n++;
 }
 console.log(`wrote ${n} expectation files to ${dir}`);
