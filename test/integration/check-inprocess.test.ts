@@ -4,8 +4,8 @@
  * behind it (HTTP, an SSH banner, TLS).
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import {
@@ -135,7 +135,9 @@ let n = 0;
 async function check(opts: {
   port: number;
   forward?: string;
-  identity?: string;
+  identity?: string | string[];
+  /** ssh-agent socket; without one no agent is used and only IdentityFile keys are offered. */
+  agent?: string;
   knownHosts?: string;
   extra?: string[];
   json?: boolean;
@@ -151,9 +153,9 @@ async function check(opts: {
       "  HostName 127.0.0.1",
       `  Port ${opts.port}`,
       "  User tester",
-      `  IdentityFile ${opts.identity ?? userKey.path}`,
-      "  IdentitiesOnly yes",
-      "  IdentityAgent none",
+      ...[opts.identity ?? userKey.path].flat().map((k) => `  IdentityFile ${k}`),
+      `  IdentitiesOnly ${opts.agent ? "no" : "yes"}`,
+      `  IdentityAgent ${opts.agent ?? "none"}`,
       `  UserKnownHostsFile ${kh}`,
       "  GlobalKnownHostsFile /dev/null",
       `  LocalForward ${opts.forward ?? `${await freePort()} web:80`}`,
@@ -329,6 +331,27 @@ describe("fwd check through an in-process bastion", () => {
       expect(r.out).toMatch(/^✔ local +127\.0\.0\.1 port \d+ is held by this Host's own fwd run/m);
     } finally {
       if (lock.ok) lock.release();
+    }
+  });
+
+  test("auth failure lists the facts: empty agent, encrypted key without passphrase, key readable by others", async () => {
+    const sock = join(h.home, "agent.sock");
+    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+    try {
+      const deadline = Date.now() + 5000;
+      while (!existsSync(sock) && Date.now() < deadline)
+        await new Promise((w) => setTimeout(w, 20));
+      const locked = join(h.home, "keys/locked");
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "secret", "-C", "", "-f", locked]);
+      chmodSync(strangerKey.path, 0o644);
+      const r = await check({ port: good, identity: [locked, strangerKey.path], agent: sock });
+      expect(r.code).toBe(4);
+      expect(r.out).toContain("agent ~/agent.sock holds 0 keys");
+      expect(r.out).toContain("~/keys/locked (encrypted; no passphrase");
+      expect(r.out).toContain("~/keys/stranger is mode 644");
+    } finally {
+      chmodSync(strangerKey.path, 0o600);
+      if (agent.pid) process.kill(agent.pid, "SIGTERM");
     }
   });
 });
