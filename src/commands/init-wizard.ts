@@ -10,12 +10,12 @@ import { isFwdError } from "../errors.ts";
 import { localUser } from "../paths.ts";
 import { managedNames, upsertBlocks } from "../sshconfig/edit.ts";
 import { listHosts, resolveHost } from "../sshconfig/resolve.ts";
-import { renderBlocks } from "../sshconfig/snippet.ts";
+import { type InitValues, renderBlocks } from "../sshconfig/snippet.ts";
 import { realTarget } from "../sshconfig/write.ts";
 import { clackPrompter } from "../ui/prompts.ts";
 import { runWizard, type WizardDeps } from "../ui/wizard.ts";
 import { readOrEmpty } from "./init.ts";
-import { checkRoute } from "./init-check.ts";
+import { checkBastion, checkRoute } from "./init-check.ts";
 import { type InitFlags, validateFlags } from "./init-flags.ts";
 
 /** Files in ~/.ssh that look like private keys (a .pub next to them, or named id_*). */
@@ -72,6 +72,24 @@ export async function askMissing(
     user: localUser(ctx.env),
   };
   const prompter = clackPrompter(ctx);
+  const check = async (
+    draft: InitFlags,
+    run: (c: Ctx, v: InitValues, config: Buffer) => Promise<boolean>,
+  ): Promise<boolean> => {
+    try {
+      const { values } = validateFlags({ ...draft, name: draft.name ?? "forward1" }, env);
+      const before = readOrEmpty(realTarget(where.configPath));
+      return await run(
+        ctx,
+        values,
+        upsertBlocks(before, renderBlocks(values), { force: true }).data,
+      );
+    } catch (e) {
+      if (!isFwdError(e) || e.code === "cancelled") throw e;
+      prompter.info(e.message);
+      return false;
+    }
+  };
   return runWizard(flags, {
     prompter,
     user: env.user,
@@ -81,21 +99,9 @@ export async function askMissing(
     keys: privateKeys(ctx.paths.sshDir),
     takenNames: taken,
     portFree: async (port) => (await tryBind("127.0.0.1", port)).ok,
-    checkRoute: async (draft) => {
-      try {
-        const { values } = validateFlags({ ...draft, name: draft.name ?? "forward1" }, env);
-        const before = readOrEmpty(realTarget(where.configPath));
-        await checkRoute(
-          ctx,
-          values,
-          upsertBlocks(before, renderBlocks(values), { force: true }).data,
-        );
-        return true;
-      } catch (e) {
-        if (!isFwdError(e) || e.code === "cancelled") throw e;
-        prompter.info(e.message);
-        return false;
-      }
-    },
+    checkRoute: (draft) => check(draft, checkRoute),
+    // Targets are not known yet: a placeholder forward lets the Host resolve; it is not checked.
+    checkBastion: (draft) =>
+      check({ ...draft, target: ["localhost:22"], local: ["1"], forward: [] }, checkBastion),
   });
 }

@@ -32,6 +32,8 @@ export interface WizardDeps {
   portFree: (port: number) => Promise<boolean>;
   /** `fwd check` on the values so far: true when the route works. */
   checkRoute?: (flags: InitFlags) => Promise<boolean>;
+  /** Connects to the bastion alone (host key, login): true when it works. */
+  checkBastion?: (flags: InitFlags) => Promise<boolean>;
 }
 
 /** A validator from a throwing parser: the FwdError's message without its "--flag: " prefix. */
@@ -157,8 +159,27 @@ export async function runWizard(f0: InitFlags, d: WizardDeps): Promise<InitFlags
   const p = d.prompter;
   const askForwards = f.target.length === 0 && f.forward.length === 0;
   for (;;) {
+    const bastionAsked = f.bastion === undefined || f.identity === undefined;
     if (f.bastion === undefined) f.bastion = await askBastion(d);
     if (f.identity === undefined) f.identity = await askIdentity(d);
+    if (bastionAsked && d.checkBastion) {
+      p.info(`Connecting to ${f.bastion}…`);
+      if (!(await d.checkBastion(f))) {
+        const next = await p.select({
+          message: "The bastion does not work yet. What now?",
+          options: [
+            { value: "retry", label: "change the bastion and key" },
+            { value: "go", label: "go on anyway" },
+            { value: "quit", label: "quit without writing" },
+          ],
+        });
+        if (next === "quit") throw cancelled();
+        if (next === "retry") {
+          [f.bastion, f.identity] = [f0.bastion, f0.identity];
+          continue;
+        }
+      }
+    }
     if (askForwards && f.target.length === 0) {
       const used = new Set<number>();
       do {

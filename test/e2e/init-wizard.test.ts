@@ -94,6 +94,10 @@ test.skipIf(!hasSshd || !hasTmux)(
       await waitFor(s, "Path of the private key");
       type(s, sshd.userKey);
       keys(s, "Enter");
+      // First contact with the bastion, before any target: the host key is asked.
+      await waitFor(s, "Trust it and remember it?");
+      type(s, "y");
+      await waitFor(s, "authenticated as root");
       for (const [target, local, more] of [
         [`localhost:${sshd.port}`, sshLocal, "y"],
         [`localhost:${web.port}`, webLocal, "n"],
@@ -108,8 +112,6 @@ test.skipIf(!hasSshd || !hasTmux)(
         await waitFor(s, "Forward another port", more === "y" ? 1 : 2);
         type(s, more);
       }
-      await waitFor(s, "Trust it and remember it?");
-      type(s, "y");
       await waitFor(s, "Also create a Host to ssh to");
       type(s, "y");
       await waitFor(s, "User on localhost");

@@ -203,6 +203,52 @@ describe("fwd init wizard", () => {
     expect(f.target).toEqual(["right:22"]);
   });
 
+  test("the bastion is checked before the targets; a failure lets the user fix it", async () => {
+    const tried: string[] = [];
+    const s = scripted([
+      "u@wrong",
+      "~/key",
+      "retry",
+      "u@right",
+      "~/key",
+      "t:22",
+      DEFAULT,
+      false,
+      false,
+      DEFAULT,
+    ]);
+    const f = await runWizard(
+      empty,
+      deps(s, {
+        checkBastion: async (d) => {
+          tried.push(d.bastion!);
+          return d.bastion === "u@right";
+        },
+      }),
+    );
+    expect(tried).toEqual(["u@wrong", "u@right"]);
+    expect(f.bastion).toBe("u@right");
+    expect(s.infos).toContain("Connecting to u@wrong…");
+    expect(s.asked.indexOf("The bastion does not work yet. What now?")).toBeLessThan(
+      s.asked.indexOf("Target as host:port, as the bastion sees it"),
+    );
+  });
+
+  test("bastion and key given as flags: no bastion check, straight to the target", async () => {
+    let checked = false;
+    const s = scripted(["t:22", DEFAULT, false, false, DEFAULT]);
+    await runWizard(
+      { ...empty, bastion: "u@b", identity: "~/key" },
+      deps(s, {
+        checkBastion: async () => {
+          checked = true;
+          return true;
+        },
+      }),
+    );
+    expect(checked).toBe(false);
+  });
+
   test("quitting after a failed check cancels", async () => {
     const s = scripted(["u@b", "~/key", "t:22", DEFAULT, false, "quit"]);
     const e = await runWizard(empty, deps(s, { checkRoute: async () => false })).catch(
