@@ -5,13 +5,13 @@
  * throws the child's own error (so the exit code is the foreground one) and
  * makes sure the child is gone.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, closeSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Duplex } from "node:stream";
 import type { RunOptions } from "../commands/run.ts";
 import type { Ctx } from "../context.ts";
-import { FwdError } from "../errors.ts";
+import { FwdError, messageOf } from "../errors.ts";
 import { alreadyRunning, readLock } from "./lock.ts";
 import { isSameProcess, startTimeOf } from "./proc.ts";
 import { type Answerers, ASK_FD_ENV, serveRelay } from "./relay.ts";
@@ -62,7 +62,12 @@ async function terminalAnswerers(ctx: Ctx): Promise<Answerers> {
   return { passphrase: passphraseAsker(ctx), hostKey: hostKeyAsker(ctx) };
 }
 
-type Outcome = StartReport | { exited: number | null } | "timeout" | "interrupted";
+type Outcome =
+  | StartReport
+  | { exited: number | null }
+  | { spawnError: string }
+  | "timeout"
+  | "interrupted";
 
 export async function startBackground(
   ctx: Ctx,
@@ -88,16 +93,29 @@ export async function startBackground(
   const env: Record<string, string | undefined> = { ...ctx.env, [REPORT_ENV]: report };
   if (relay) env[ASK_FD_ENV] = "3";
   else delete env[ASK_FD_ENV];
-  const child = spawn(cmd, [...pre, ...childArgs(ctx, name, opts)], {
-    detached: true, // setsid: no controlling terminal, no SIGHUP when it closes
-    stdio: relay ? ["ignore", logFd, logFd, "pipe"] : ["ignore", logFd, logFd],
-    env: env as NodeJS.ProcessEnv,
-  });
-  closeSync(logFd);
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, [...pre, ...childArgs(ctx, name, opts)], {
+      detached: true, // setsid: no controlling terminal, no SIGHUP when it closes
+      stdio: relay ? ["ignore", logFd, logFd, "pipe"] : ["ignore", logFd, logFd],
+      env: env as NodeJS.ProcessEnv,
+    });
+  } catch (e) {
+    // Bun throws at once where Node emits "error" (see waitFor).
+    throw new FwdError("runtime", `could not start ${cmd}: ${messageOf(e)}`);
+  } finally {
+    closeSync(logFd);
+  }
   child.unref();
   const pid = child.pid;
-  if (pid === undefined)
-    throw new FwdError("runtime", `could not start the background process for ${name}`);
+  if (pid === undefined) {
+    // Not started (ENOENT, EACCES): the reason arrives as an "error" event.
+    const why = await new Promise<string>((r) => {
+      child.once("error", (e) => r(e.message));
+      setTimeout(() => r("unknown error"), 1_000).unref();
+    });
+    throw new FwdError("runtime", `could not start ${cmd}: ${why}`);
+  }
 
   const asking = { now: false };
   const pipe = child.stdio[3] as Duplex | null | undefined;
@@ -126,6 +144,9 @@ export async function startBackground(
     );
   }
   if ("ok" in outcome) throw errorOf(outcome as Extract<StartReport, { ok: false }>);
+  if ("spawnError" in outcome) {
+    throw new FwdError("runtime", `could not start ${cmd}: ${outcome.spawnError}`);
+  }
   // Exited without a word: perhaps it lost a race for the lock, perhaps it crashed.
   const now = readLock(files.lock);
   if (now && isSameProcess(now)) throw alreadyRunning(name, now);
@@ -138,7 +159,7 @@ export async function startBackground(
 
 /** Polls for the child's report; the deadline does not run while a person is being asked. */
 function waitFor(
-  child: ReturnType<typeof spawn>,
+  child: ChildProcess,
   report: string,
   deadlineMs: number,
   asking: () => boolean,
@@ -156,6 +177,8 @@ function waitFor(
     child.once("exit", (code) => {
       exited = code;
     });
+    // e.g. the executable vanished (a binary replaced by an upgrade mid-run).
+    child.once("error", (e) => finish({ spawnError: e.message }));
     const poll = setInterval(() => {
       const now = Date.now();
       if (!asking()) left -= now - last;

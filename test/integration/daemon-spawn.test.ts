@@ -180,6 +180,14 @@ describe("run -d machinery (fake tunnel, real processes)", () => {
     });
   });
 
+  test("an executable that cannot be started is a clear error", async () => {
+    const c = testCtx(t.dir, { selfCommand: [join(t.dir, "no-such-fwd")] });
+    await expect(startBackground(c.ctx, "forward1", runOpts(), deps)).rejects.toMatchObject({
+      exitCode: 1,
+      message: expect.stringContaining(`could not start ${join(t.dir, "no-such-fwd")}`),
+    });
+  });
+
   test("SIGHUP re-reads the config and never stops it; its own session means no terminal sends one", async () => {
     const c = ctxWith({ FAKE_PIDFILE: pidFile() });
     expect(await startBackground(c.ctx, "forward1", runOpts(), deps)).toBe(0);
