@@ -3,7 +3,7 @@
  * the platform's own manager (a systemd user unit on Linux, a launchd agent on
  * macOS) running `fwd run NAME` in the foreground. The file is rendered by
  * src/service (pure); here it is written atomically (0644) and the manager is
- * told. When the manager's command is not installed (a container, WSL without
+ * told. Progress goes to stderr (as the logger's does); `status` prints data on stdout. When the manager's command is not installed (a container, WSL without
  * systemd) the commands are printed for the user instead.
  */
 import { spawnSync } from "node:child_process";
@@ -84,7 +84,7 @@ function runArgv(ctx: Ctx, name: string): string[] {
 }
 
 async function install(ctx: Ctx, t: ServiceTarget, name: string, o: ServiceOptions) {
-  const say = (s: string) => ctx.quiet || ctx.stdout.write(`${s}\n`);
+  const say = (s: string) => ctx.quiet || ctx.stderr.write(`${s}\n`);
   if (!(await hostNames(ctx, true)).includes(name)) {
     const where = ctx.configFile ?? ctx.paths.userConfig;
     throw new FwdError(
@@ -103,7 +103,7 @@ async function install(ctx: Ctx, t: ServiceTarget, name: string, o: ServiceOptio
 }
 
 function uninstall(ctx: Ctx, t: ServiceTarget, name: string) {
-  const say = (s: string) => ctx.quiet || ctx.stdout.write(`${s}\n`);
+  const say = (s: string) => ctx.quiet || ctx.stderr.write(`${s}\n`);
   if (!existsSync(t.file)) {
     say(`no service for ${name} (${t.file} does not exist)`);
     return 0;

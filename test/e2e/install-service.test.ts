@@ -169,8 +169,10 @@ describe("fwd service on Linux (systemd user unit)", () => {
   test("install writes the unit 0644 and enables and restarts it", async () => {
     shim("systemctl");
     const r = await cli(["service", "install", "svc1"]);
-    expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
+    expect(r.stdout).toBe(""); // progress is on stderr, stdout is for data
+    expect(r.stderr).toContain(`✔ wrote ${unitFile()}`);
+    expect(r.stderr).toContain("✔ systemctl --user restart fwd-svc1.service");
     expect(statSync(unitFile()).mode & 0o777).toBe(0o644);
     expect(managerLog()).toEqual([
       "systemctl --user daemon-reload",
@@ -218,6 +220,14 @@ describe("fwd service on Linux (systemd user unit)", () => {
     managerLog();
   });
 
+  test("-q prints nothing on success", async () => {
+    shim("systemctl");
+    const r = await cli(["-q", "service", "install", "svc1"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout + r.stderr).toBe("");
+    managerLog();
+  });
+
   test("uninstall disables it, removes the unit and reloads systemd", async () => {
     shim("systemctl");
     const r = await cli(["service", "uninstall", "svc1"]);
@@ -235,8 +245,8 @@ describe("fwd service on Linux (systemd user unit)", () => {
   test("without systemctl it writes the unit and prints the commands to run", async () => {
     const r = await cli(["service", "install", "svc1"], {}, "/nonexistent");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("systemctl not found");
-    expect(r.stdout).toContain("  systemctl --user enable fwd-svc1.service");
+    expect(r.stderr).toContain("systemctl not found");
+    expect(r.stderr).toContain("  systemctl --user enable fwd-svc1.service");
     expect(existsSync(unitFile())).toBe(true);
     rmSync(unitFile());
   });
