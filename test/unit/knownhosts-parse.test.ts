@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import {
 } from "../../src/knownhosts/pattern.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fwd-kh-parse-"));
-process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A fresh key pair from ssh-keygen: its public line "type base64" and blob. */
 function keygen(type: "ed25519" | "ecdsa" | "rsa", name: string) {
