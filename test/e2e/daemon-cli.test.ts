@@ -4,7 +4,7 @@
  * (dist/fwd-linux-x64) when it exists, else `bun src/main.ts`.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -18,8 +18,8 @@ import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startTimeOf } from "../../src/daemon/proc.ts";
-import { freePort } from "../helpers/ports.ts";
-import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
+// test/helpers/daemon-sshd.ts until the shared test/helpers/sshd.ts is committed.
+import { freePort, hasSshd, keygen, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
 
 const root = join(import.meta.dir, "../..");
 const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
@@ -30,10 +30,6 @@ const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const relayWired = readFileSync(join(root, "src/ui/ask.ts"), "utf8").includes("childRelay");
 const deno = join(root, "node_modules/.bin/deno");
 const hasDeno = existsSync(deno) && spawnSync(deno, ["--version"]).status === 0;
-
-function keygen(path: string, passphrase = ""): void {
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", passphrase, "-C", "", "-f", path]);
-}
 
 interface Run {
   code: number;
@@ -162,16 +158,15 @@ function loggedPids(): number[] {
 
 const liveLogged = () => loggedPids().filter((p) => startTimeOf(p) !== undefined);
 
-describe.skipIf(!canRunSshd)(
+describe.skipIf(!hasSshd)(
   `background runs e2e (${viaBinary ? "compiled binary" : "bun src/main.ts"})`,
   () => {
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), "fwd-daemon-e2e-"));
       home = join(work, "home");
       stateDir = join(home, ".local/state/fwd-test");
-      userKey = join(work, "user_ed25519");
-      keygen(userKey);
-      sshd = await startSshd({ authorized: { root: [readFileSync(`${userKey}.pub`, "utf8")] } });
+      sshd = await startSshd(join(work, "sshd"));
+      userKey = sshd.userKey;
       target = createServer((s) => s.end("hello from target\n"));
       await new Promise<void>((r) => target.listen(0, "127.0.0.1", () => r()));
       targetPort = (target.address() as { port: number }).port;
@@ -189,7 +184,7 @@ describe.skipIf(!canRunSshd)(
     });
 
     afterAll(async () => {
-      await sshd?.cleanup();
+      await sshd?.kill();
       target?.close();
       rmSync(work, { recursive: true, force: true });
     });
@@ -251,7 +246,7 @@ describe.skipIf(!canRunSshd)(
       const port = await freePort();
       const cfg = baseConfig("forward1", port);
       expect((await fwd(["run", "-d", "forward1", "-F", cfg])).code).toBe(0);
-      await sshd.stop();
+      await sshd.kill();
       await until("reconnecting", 15_000, async () => {
         const [st] = await status();
         return st?.state === "reconnecting" ? st : undefined;
@@ -378,7 +373,7 @@ describe.skipIf(!canRunSshd)(
         const pass = `tty-${process.pid}-secret`;
         const key = join(work, "tty_ed25519");
         if (!existsSync(key)) keygen(key, pass);
-        sshd.authorize("root", readFileSync(`${key}.pub`, "utf8"));
+        writeFileSync(join(sshd.dir, "authorized_keys"), readFileSync(`${key}.pub`), { flag: "a" });
         const port = await freePort();
         const cfg = baseConfig("tty1", port, {
           IdentityFile: key,
@@ -424,7 +419,7 @@ describe.skipIf(!canRunSshd)(
       const pass = `pw-${process.pid}-${Date.now()}-secret`;
       const key = join(work, "locked_ed25519");
       if (!existsSync(key)) keygen(key, pass);
-      sshd.authorize("root", readFileSync(`${key}.pub`, "utf8"));
+      writeFileSync(join(sshd.dir, "authorized_keys"), readFileSync(`${key}.pub`), { flag: "a" });
       const askpass = join(work, "askpass.sh");
       writeFileSync(askpass, `#!/bin/sh\necho '${pass}'\n`);
       chmodSync(askpass, 0o700);
