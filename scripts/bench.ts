@@ -8,6 +8,7 @@
  *   npm run bench -- --quick      one short pass (CI: keeps the script alive)
  *   npm run bench -- --rows ssh,fwd --proto /tmp/proto-tunnel   dev subsets
  *   npm run bench -- --binary PATH   another compiled fwd (default dist/fwd-linux-x64)
+ *   npm run bench -- --compare PATH  adds a row for a second compiled fwd (before/after)
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, statSync, writeFileSync } from "node:fs";
@@ -19,6 +20,7 @@ import {
   hyperfine,
   procCpu,
   procMem,
+  sampleAnon,
   slowConsumer,
   startTunnel,
   wrk,
@@ -41,8 +43,8 @@ const value = (name: string) => {
 };
 const quick = flag("--quick");
 const P = quick
-  ? { setups: 2, bulks: 1, wrkSec: 2, slowSec: 3, versionRuns: 10, repeat: 1 }
-  : { setups: 5, bulks: 3, wrkSec: 10, slowSec: 8, versionRuns: 40, repeat: 2 };
+  ? { setups: 2, bulks: 1, wrkSec: 1, slowSec: 2, idleMs: 300, versionRuns: 10, repeat: 1 }
+  : { setups: 5, bulks: 3, wrkSec: 10, slowSec: 8, idleMs: 1000, versionRuns: 40, repeat: 2 };
 // Rounds run every row in turn, so a burst of load from elsewhere hits all rows alike.
 P.repeat = Number(value("--repeat") ?? P.repeat);
 P.wrkSec = Number(value("--wrk-sec") ?? P.wrkSec);
@@ -86,18 +88,22 @@ async function measureRow(env: BenchEnv, row: Row, round: number): Promise<RowRe
       }
       await f.t.stop();
     };
-    await Bun.sleep(1000);
+    await Bun.sleep(P.idleMs);
     r.idleMiB = procMem(pid, "VmRSS") / 1024;
+    r.idleAnonMiB = procMem(pid, "RssAnon") / 1024;
   }
   try {
     const cpu0 = pid ? procCpu(pid) : 0;
-    const b = await bulk(port, P.bulks);
+    const [b, anon] = pid
+      ? await sampleAnon(pid, () => bulk(port, P.bulks))
+      : [await bulk(port, P.bulks), undefined];
     r.bulkMBps = b.mbps;
     r.errors += b.errors;
     if (pid && b.mbps.length) {
       r.cpuPerGiB = (procCpu(pid) - cpu0) / ((b.mbps.length * BULK_BYTES) / 2 ** 30);
     }
     if (pid) r.peakMiB = procMem(pid, "VmHWM") / 1024;
+    if (anon !== undefined) r.peakAnonMiB = anon;
     const w64 = await wrk(port, BODIES.mid, P.wrkSec);
     const w12 = await wrk(port, BODIES.tiny, P.wrkSec);
     r.wrk64 = w64;
@@ -188,9 +194,11 @@ async function main(): Promise<number> {
   process.once("SIGINT", stopAll);
   process.once("SIGTERM", stopAll);
   try {
-    const rows = makeRows(env, { proto: value("--proto"), binary: value("--binary") }).filter(
-      (r) => !only || only.includes(r.id),
-    );
+    const rows = makeRows(env, {
+      proto: value("--proto"),
+      binary: value("--binary"),
+      compare: value("--compare"),
+    }).filter((r) => !only || only.includes(r.id));
     log(
       `sshd :${env.sshdPort}, nginx :${env.nginxPort}, rows: ${rows.map((r) => r.id).join(", ")}`,
     );

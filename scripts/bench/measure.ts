@@ -25,7 +25,7 @@ export function median(xs: number[]): number {
 }
 
 /** kB from /proc/PID/status (VmRSS, VmHWM); NaN when the process is gone. */
-export function procMem(pid: number, field: "VmRSS" | "VmHWM"): number {
+export function procMem(pid: number, field: "VmRSS" | "VmHWM" | "RssAnon"): number {
   try {
     const m = readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`${field}:\\s+(\\d+)`));
     return m ? Number(m[1]) : Number.NaN;
@@ -236,4 +236,18 @@ export async function hyperfine(cmds: string[], runs: number, json: string): Pro
     results: { mean: number; median: number }[];
   };
   return parsed.results.map((r) => ({ meanMs: r.mean * 1000, medianMs: r.median * 1000 }));
+}
+
+/** Highest RssAnon (MiB) of `pid` while `work` runs, sampled every 50 ms. */
+export async function sampleAnon<T>(pid: number, work: () => Promise<T>): Promise<[T, number]> {
+  let peak = procMem(pid, "RssAnon");
+  const timer = setInterval(() => {
+    peak = Math.max(peak, procMem(pid, "RssAnon"));
+  }, 50);
+  try {
+    const out = await work();
+    return [out, Math.max(peak, procMem(pid, "RssAnon")) / 1024];
+  } finally {
+    clearInterval(timer);
+  }
 }

@@ -5,7 +5,11 @@ export interface RowResult {
   row: Row;
   setupMs: number[];
   idleMiB?: number;
+  /** Anonymous part of the idle RSS (the rest is pages of the binary, shared and reclaimable). */
+  idleAnonMiB?: number;
   peakMiB?: number;
+  /** Highest RssAnon sampled during the bulk downloads. */
+  peakAnonMiB?: number;
   bulkMBps: number[];
   cpuPerGiB?: number;
   wrk64?: { rps: number; p99ms: number };
@@ -51,7 +55,14 @@ export const FIGURES: Figure[] = [
     lower: true,
   },
   { name: "RSS idle MiB", get: (r) => r.idleMiB, digits: 1, lower: true },
+  { name: "RSS idle, anonymous MiB", get: (r) => r.idleAnonMiB, digits: 1, lower: true },
   { name: "RSS peak MiB (VmHWM, after bulk + wrk)", get: (r) => r.peakMiB, digits: 1, lower: true },
+  {
+    name: "RSS peak during bulk, anonymous MiB",
+    get: (r) => r.peakAnonMiB,
+    digits: 1,
+    lower: true,
+  },
   {
     name: "slow reader: peak RSS MiB (base)",
     get: (r) => r.slowPeakMiB,
@@ -177,6 +188,12 @@ export function mergeRounds(rs: RowResult[]): RowResult {
     "idleMiB",
     m((r) => r.idleMiB),
   );
+  set(
+    "idleAnonMiB",
+    m((r) => r.idleAnonMiB),
+  );
+  const anons = rs.map((r) => r.peakAnonMiB).filter((x): x is number => x !== undefined);
+  set("peakAnonMiB", anons.length ? Math.max(...anons) : undefined);
   // Peak: the worst round, not the typical one.
   const peaks = rs.map((r) => r.peakMiB).filter((x): x is number => x !== undefined);
   set("peakMiB", peaks.length ? Math.max(...peaks) : undefined);

@@ -40,7 +40,10 @@ export function writeConfig(env: BenchEnv, id: string, port: number): string {
 
 export const FWD_BINARY = "dist/fwd-linux-x64";
 
-export function makeRows(env: BenchEnv, opts: { proto?: string; binary?: string }): Row[] {
+export function makeRows(
+  env: BenchEnv,
+  opts: { proto?: string; binary?: string; compare?: string },
+): Row[] {
   const bun = process.execPath;
   const binary = opts.binary ?? FWD_BINARY;
   const rows: Row[] = [
@@ -82,6 +85,17 @@ export function makeRows(env: BenchEnv, opts: { proto?: string; binary?: string 
       command: (port) => [binary, "run", "-q", "-F", writeConfig(env, "fwd", port), "bench"],
       version: [binary, "--version"],
       binary,
+    });
+  }
+  if (opts.compare) {
+    // Another compiled fwd (e.g. built before a change), for before/after in one run.
+    const cmp = opts.compare;
+    rows.push({
+      id: "cmp",
+      label: `${cmp} run`,
+      command: (port) => [cmp, "run", "-q", "-F", writeConfig(env, "cmp", port), "bench"],
+      version: [cmp, "--version"],
+      binary: cmp,
     });
   }
   rows.push({
