@@ -1,9 +1,11 @@
+import { hostname } from "node:os";
 import type { Ctx } from "../context.ts";
 import { inspect } from "../daemon/inspect.ts";
 import { clearStale } from "../daemon/lock.ts";
 import { isSameProcess, type ProcessId } from "../daemon/proc.ts";
 import { daemonFiles, knownNames } from "../daemon/state.ts";
 import { FwdError, messageOf } from "../errors.ts";
+import { localUser } from "../paths.ts";
 
 export type StopResult =
   | { name: string; stopped: true; pid: number; killed: boolean }
@@ -68,9 +70,28 @@ export async function stopOne(stateDir: string, name: string): Promise<StopResul
   return { name, stopped: true, pid: id.pid, killed };
 }
 
+/** Literal Host names of the config, or undefined when it cannot be read (stop must still work). */
+async function configHosts(ctx: Ctx): Promise<Set<string> | undefined> {
+  try {
+    const { listHosts } = await import("../sshconfig/resolve.ts");
+    const hosts = await listHosts({
+      configFile: ctx.configFile,
+      env: ctx.env,
+      paths: ctx.paths,
+      localUser: localUser(ctx.env),
+      localHostname: hostname(),
+    });
+    return new Set(hosts.map((h) => h.name));
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `fwd stop NAME... | --all`. Idempotent: a NAME that is not running (never
- * started, already stopped, or not a Host at all) is reported and is not an error.
+ * started, already stopped, or not a Host at all) is reported and is not an
+ * error (exit 0); a NAME that is no Host of the config is said to be so, as a
+ * likely typo.
  */
 export async function stopCommand(ctx: Ctx, names: string[], all: boolean): Promise<number> {
   if (names.length === 0 && !all) {
@@ -89,9 +110,15 @@ export async function stopCommand(ctx: Ctx, names: string[], all: boolean): Prom
     if (!ctx.quiet) ctx.stdout.write(`${s}\n`);
   };
   if (all && !results.some((r) => r.stopped)) say("no background forwards were running");
+  const idle = results.filter((r) => !r.stopped);
+  const known = !all && idle.length > 0 ? await configHosts(ctx) : undefined;
+  const where = ctx.configFile ?? ctx.paths.userConfig;
   for (const r of results) {
     if (r.stopped) say(`stopped ${r.name} (pid ${r.pid}${r.killed ? ", killed after 2 s" : ""})`);
-    else if (!all) say(`${r.name} is not running`);
+    else if (all) continue;
+    else if (known && !known.has(r.name))
+      say(`${r.name} is not running (and no Host ${r.name} in ${where})`);
+    else say(`${r.name} is not running`);
   }
   return 0;
 }

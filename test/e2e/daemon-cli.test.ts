@@ -214,7 +214,7 @@ describe.skipIf(!hasSshd)(
       expect(await status("forward1")).toEqual([
         expect.objectContaining({ name: "forward1", state: "stopped", pid: null, ports: [] }),
       ]);
-      const again = await fwd(["stop", "forward1"]);
+      const again = await fwd(["stop", "forward1", "-F", cfg]);
       expect(again).toMatchObject({ code: 0, out: "forward1 is not running\n" });
       const logs = await fwd(["logs", "forward1"]);
       expect(logs.code).toBe(0);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { ChildProcess } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { stopCommand, stopOne } from "../../src/commands/stop.ts";
 import { startTimeOf } from "../../src/daemon/proc.ts";
 import { daemonFiles, writeState } from "../../src/daemon/state.ts";
@@ -93,11 +94,23 @@ describe("fwd stop", () => {
   });
 
   test("not running: a clear message and exit 0, twice in a row", async () => {
+    const cfg = join(t.dir, "config");
+    writeFileSync(cfg, "Host forward1\n  LocalForward 10022 target:22\n");
     for (let i = 0; i < 2; i++) {
-      const c = testCtx(t.dir);
+      const c = testCtx(t.dir, { configFile: cfg });
       expect(await stopCommand(c.ctx, ["forward1"], false)).toBe(0);
       expect(c.out()).toBe("forward1 is not running\n");
     }
+  });
+
+  test("a NAME that is no Host of the config: still exit 0, but said (likely a typo)", async () => {
+    const cfg = join(t.dir, "config");
+    writeFileSync(cfg, "Host forward1\n  LocalForward 10022 target:22\n");
+    const c = testCtx(t.dir, { configFile: cfg });
+    expect(await stopCommand(c.ctx, ["forward1", "froward1"], false)).toBe(0);
+    expect(c.out()).toBe(
+      `forward1 is not running\nfroward1 is not running (and no Host froward1 in ${cfg})\n`,
+    );
   });
 
   test("no NAME and no --all is a usage error (exit 2)", async () => {
