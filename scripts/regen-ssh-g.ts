@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { accepted, type Case, rejected } from "../test/fixtures/sshconfig/corpus.ts";
-import { GENERATED_COUNT, GENERATED_SEED, generate } from "../test/fixtures/sshconfig/generate.ts";
+import { allGenerated } from "../test/fixtures/sshconfig/generate.ts";
 import {
   liveSshUsable,
   materialise,
@@ -59,9 +59,7 @@ for (const c of [...accepted, ...rejected]) {
 }
 if (!only.size || only.has("generated")) {
   // the generated configs, all in one file: name -> expectation
-  const all = Object.fromEntries(
-    generate(GENERATED_SEED, GENERATED_COUNT).map((c) => [c.name, expected(c)]),
-  );
+  const all = Object.fromEntries(allGenerated().map((c) => [c.name, expected(c)]));
   writeFileSync(join(dir, "generated.json"), `${JSON.stringify(all)}\n`);
   n++;
 }

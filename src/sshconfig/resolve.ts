@@ -120,6 +120,15 @@ export async function resolveHost(opts: ResolveOptions): Promise<ResolvedHost> {
 
   try {
     readAll();
+    // ssh.c fill_default_options_for_canonicalization(): these three are
+    // fixed before the final pass, so that pass can no longer set them
+    for (const [k, v] of [
+      ["canonicalizemaxdots", 1],
+      ["canonicalizefallbacklocal", 1],
+      ["canonicalizehostname", 0],
+    ] as const) {
+      if (!o.n.has(k)) o.n.set(k, v);
+    }
     let host = hostArg;
     const hn = o.s.get("hostname");
     if (hn !== undefined) {

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Expected } from "../../scripts/regen-ssh-g.ts";
 import type { Case } from "../fixtures/sshconfig/corpus.ts";
-import { GENERATED_COUNT, GENERATED_SEED, generate } from "../fixtures/sshconfig/generate.ts";
+import { allGenerated } from "../fixtures/sshconfig/generate.ts";
 import {
   type Identity,
   liveSshUsable,
@@ -20,7 +20,7 @@ import {
   runSsh,
 } from "../fixtures/sshconfig/harness.ts";
 
-const cases = generate(GENERATED_SEED, GENERATED_COUNT);
+const cases = allGenerated();
 const stored = JSON.parse(
   readFileSync(
     join(import.meta.dir, "..", "fixtures", "sshconfig", "expected", "generated.json"),
@@ -56,7 +56,7 @@ async function mismatches(
   return out;
 }
 
-test(`${GENERATED_COUNT} generated configs resolve as the stored ssh -G output`, async () => {
+test(`${cases.length} generated configs resolve as the stored ssh -G output`, async () => {
   const found = await mismatches((c, h) => {
     const exp = stored[c.name];
     const want = exp?.results[h];
@@ -69,7 +69,7 @@ test(`${GENERATED_COUNT} generated configs resolve as the stored ssh -G output`,
 
 // Spawns ~360 ssh processes: give it more than bun's default 5 s per test.
 test.skipIf(!liveSshUsable())(
-  `${GENERATED_COUNT} generated configs resolve as live ssh -G does`,
+  `${cases.length} generated configs resolve as live ssh -G does`,
   async () => {
     const found = await mismatches((c, h, sb) => [
       runSsh(c, sb, h),
