@@ -190,3 +190,24 @@ test("__complete does not load ssh2 (completion stays fast)", () => {
   expect(p.exitCode).toBe(0);
   expect(lines(p.stdout.toString())).toEqual([":words", "forward1\t", "socks\t"]);
 });
+
+test("__complete stays silent on a config it cannot read (no error in the prompt)", () => {
+  const bad = join(dir, "bad.conf");
+  writeFileSync(
+    bad,
+    "Host broken\n  LocalForward\n  Include /nonexistent/*\nHost ok1\n  BogusKeyword x\n",
+  );
+  for (const words of [
+    ["-F", bad, "run", ""],
+    ["-F", join(dir, "missing.conf"), "run", ""],
+  ]) {
+    const p = Bun.spawnSync([join(dir, "bin", "fwd"), "__complete", "--", ...words], {
+      env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    expect(p.exitCode).toBe(0);
+    expect(p.stderr.toString()).toBe("");
+    expect(lines(p.stdout.toString())[0]).toBe(":words");
+  }
+});

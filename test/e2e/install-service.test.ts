@@ -181,6 +181,13 @@ describe("fwd service on Linux (systemd user unit)", () => {
     ]);
   });
 
+  const analyze = Bun.which("systemd-analyze");
+  test.skipIf(!analyze)("the installed unit passes systemd-analyze verify", () => {
+    const p = Bun.spawnSync([analyze!, "verify", unitFile()], { stdout: "pipe", stderr: "pipe" });
+    expect(p.stderr.toString()).toBe("");
+    expect(p.exitCode).toBe(0);
+  });
+
   test("the unit's ExecStart runs the forward, survives ExecReload's SIGHUP, stops cleanly on SIGTERM", async () => {
     const argv = execStart(readFileSync(unitFile(), "utf8"));
     expect(argv.slice(-2)).toEqual(["run", "svc1"]);

@@ -6,7 +6,9 @@ import {
   configFlag,
   specFrom,
 } from "../../src/commands/complete.ts";
-import { completionScript, SHELLS } from "../../src/commands/completion.ts";
+import { completionCommand, completionScript, SHELLS } from "../../src/commands/completion.ts";
+import type { Ctx } from "../../src/context.ts";
+import { FwdError } from "../../src/errors.ts";
 
 const spec = specFrom(buildCli(["fwd"]));
 
@@ -123,4 +125,15 @@ describe("completion scripts", () => {
     expect(s).toContain("fwd __complete --");
     expect(s).toMatch(/complete -F _fwd_complete fwd|compdef _fwd fwd|complete -c fwd/);
   });
+});
+
+test("an unknown shell is a usage error naming the supported ones", () => {
+  const ctx = { stdout: { write: () => true } } as unknown as Ctx;
+  expect(() => completionCommand(ctx, "powershell")).toThrow(FwdError);
+  try {
+    completionCommand(ctx, "powershell");
+  } catch (e) {
+    expect((e as FwdError).exitCode).toBe(2);
+    expect((e as FwdError).hint).toContain("fwd completion zsh");
+  }
 });
