@@ -78,7 +78,8 @@ function runSteps(ctx: Ctx, steps: Step[], say: (s: string) => void): void {
 
 /** The argv the manager runs: this same fwd, absolute, with the -F file if one was given. */
 function runArgv(ctx: Ctx, name: string): string[] {
-  const self = ctx.selfCommand.map((a, i) => (i === 0 || !a.startsWith("-") ? resolve(a) : a));
+  // selfCommand is already absolute: execPath, plus the script path under bun or `deno run -A`.
+  const self = ctx.selfCommand;
   const config = ctx.configFile === undefined ? [] : ["-F", resolve(ctx.configFile)];
   return [...self, ...config, "run", name];
 }
