@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { coalesceWrites } from "../../src/tunnel/transport.ts";
+import { coalesceWrites, reclaimer } from "../../src/tunnel/transport.ts";
 
 let server: Server | undefined;
 const sockets: Socket[] = [];
@@ -92,5 +92,47 @@ describe("coalesceWrites", () => {
     client.write("bye");
     client.end();
     expect((await received(3)).toString()).toBe("bye");
+  });
+});
+
+describe("reclaimer", () => {
+  const fakeSock = (moved: { read: number; written: number }) =>
+    ({
+      get bytesRead() {
+        return moved.read;
+      },
+      get bytesWritten() {
+        return moved.written;
+      },
+    }) as unknown as Socket;
+
+  test("collects once per `every` bytes moved, counting both directions, never blocking", () => {
+    const moved = { read: 0, written: 0 };
+    const calls: boolean[] = [];
+    const check = reclaimer(fakeSock(moved), (sync) => calls.push(sync), 100);
+    check();
+    expect(calls).toEqual([]);
+    moved.read = 60;
+    check();
+    expect(calls).toEqual([]);
+    moved.written = 40;
+    check();
+    expect(calls).toEqual([false]);
+    moved.read = 150;
+    check();
+    expect(calls).toEqual([false]);
+    moved.read = 500;
+    check();
+    expect(calls).toEqual([false, false]);
+  });
+
+  test("coalesceWrites runs the check once per flushed tick", async () => {
+    const { client, received } = await pair();
+    let checks = 0;
+    coalesceWrites(client, () => checks++);
+    client.write("a");
+    client.write("b");
+    await received(2);
+    expect(checks).toBe(1);
   });
 });
