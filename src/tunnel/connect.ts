@@ -10,7 +10,7 @@ import { FwdError, messageOf } from "../errors.ts";
 import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
-import { coalesceWrites } from "./transport.ts";
+import { tuneTransport } from "./transport.ts";
 
 /** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
 const DEFAULT_HOST_KEY_ALGOS = [
@@ -48,8 +48,8 @@ function tcpConnect(hop: HopPlan): Promise<Socket> {
     sock.once("connect", () => {
       clearTimeout(timer);
       sock.setNoDelay(true);
-      // One send per tick instead of ~3 per SSH packet (issue 12; see transport.ts).
-      resolve(coalesceWrites(sock));
+      // One send per tick instead of ~3 per SSH packet, garbage reclaimed as bytes flow (issue 12; see transport.ts).
+      resolve(tuneTransport(sock));
     });
     sock.once("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
