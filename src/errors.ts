@@ -76,3 +76,8 @@ export function messageOf(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/** One line for a log: the message, and the hint when there is one. */
+export function explain(e: unknown): string {
+  return isFwdError(e) && e.hint ? `${e.message} (${e.hint})` : messageOf(e);
+}

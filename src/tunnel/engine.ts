@@ -294,6 +294,13 @@ class Tunnel implements TunnelHandle {
   private async requestRemotes(client: Client, initial: boolean): Promise<void> {
     if (this.remotes.length === 0) return;
     const byPort = new Map<number, Remote>();
+    // Listen before asking: sshd may send the first forwarded connection in the
+    // same packet as its reply, and ssh2 emits it at once.
+    client.on("tcp connection", (info, accept, reject) => {
+      const r = byPort.get(info.destPort);
+      if (r) acceptRemote(accept(), r.spec.connect, r.stats, (l) => this.log(l));
+      else reject();
+    });
     for (const r of this.remotes) {
       const l = r.spec.listen;
       if ("socket" in l)
@@ -302,6 +309,7 @@ class Tunnel implements TunnelHandle {
           "remote unix-socket forwards are not supported yet",
           "use a TCP RemoteForward",
         );
+      if (l.port > 0) byPort.set(l.port, r);
       const bound = await new Promise<number>((resolve, reject) =>
         client.forwardIn(remoteBindHost(l.bind), l.port, (err, port) =>
           err ? reject(err) : resolve(port || l.port),
@@ -316,12 +324,12 @@ class Tunnel implements TunnelHandle {
         this.log(err.message);
         return -1;
       });
-      if (bound > 0) byPort.set(bound, r);
+      if (bound > 0) {
+        byPort.set(bound, r);
+        if (l.port === 0)
+          this.log(`remote forward ${r.stats.description}: the bastion allocated port ${bound}`);
+      } else byPort.delete(l.port);
     }
-    client.on("tcp connection", (info, accept) => {
-      const r = byPort.get(info.destPort) ?? this.remotes[0]!;
-      acceptRemote(accept(), r.spec.connect, r.stats, (l) => this.log(l));
-    });
   }
 
   private onLost(clients: Client[]): void {

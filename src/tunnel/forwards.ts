@@ -4,7 +4,7 @@
  */
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
-import { FwdError, messageOf } from "../errors.ts";
+import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
 import { portHolder } from "./portholder.ts";
 import { readSocksRequest } from "./socks.ts";
@@ -199,7 +199,7 @@ export async function openLocal(
         sock.resume();
       })
       .catch((e) => {
-        link.log(`${describe(spec, stats.port)}: ${messageOf(e)}`);
+        link.log(`${describe(spec, stats.port)}: ${explain(e)}`);
         sock.destroy();
       });
   };
@@ -237,7 +237,7 @@ export async function openDynamic(
           splice(sock, ch, stats);
           sock.resume();
         } catch (e) {
-          link.log(`SOCKS ${fmtHost(req.host)}:${req.port}: ${messageOf(e)}`);
+          link.log(`SOCKS ${fmtHost(req.host)}:${req.port}: ${explain(e)}`);
           req.reply(false);
         }
       })

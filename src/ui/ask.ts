@@ -5,10 +5,14 @@
  */
 import { execFile } from "node:child_process";
 import type { Ctx } from "../context.ts";
+import { childRelay } from "../daemon/relay.ts";
 
 export function passphraseAsker(
   ctx: Ctx,
 ): ((path: string) => Promise<string | undefined>) | undefined {
+  // A background child asks through `run -d`'s terminal (like ssh -f).
+  const relay = childRelay(ctx.env);
+  if (relay) return (path) => relay.askPassphrase(path);
   if (ctx.interactive) {
     return async (path) => {
       const { password, isCancel } = await import("@clack/prompts");
@@ -36,6 +40,8 @@ export function passphraseAsker(
 export function hostKeyAsker(
   ctx: Ctx,
 ): ((q: { host: string; fingerprint: string; keyType: string }) => Promise<boolean>) | undefined {
+  const relay = childRelay(ctx.env);
+  if (relay) return (q) => relay.askHostKey(q);
   if (!ctx.interactive) return undefined;
   return async (q) => {
     const { confirm, isCancel } = await import("@clack/prompts");
