@@ -81,7 +81,7 @@ const FLAGS = [
   "sshName",
   "alive",
 ] as const;
-const ODD_KEYS = ["my key", "k#1", "k=v", "ü", "a,b"];
+const ODD_KEYS = ["my key", "k#1", "k=v", "ü", "a,b", "it's", "x$y"];
 /** Valid but unusual values: accepted runs must still touch nothing else. */
 const UNUSUAL: Record<(typeof FLAGS)[number], string[]> = {
   name: ["a.b_c-9", "db.internal", "WORK-1", "forward1x", "x"],
@@ -164,6 +164,15 @@ describe.skipIf(!hasSsh)("fwd init with random and malicious values", () => {
         expect(line, why).toMatch(
           /^(#.*|Host [A-Za-z0-9._-]+| {2}(HostName|User|Port|IdentitiesOnly|LocalForward|ServerAliveInterval|ServerAliveCountMax|ExitOnForwardFailure|HostKeyAlias) [^\s"'%]+( [^\s"'%]+)?| {2}IdentityFile ("[^"%]+"|[^\s"'%]+)|)$/,
         );
+      }
+      // The key path, however odd, reaches ssh as one path.
+      const identity = String(flags.identity);
+      if (identity.startsWith("/") && names[0]) {
+        const ids = sshG(h.config, names[0])
+          .split("\n")
+          .filter((l) => l.startsWith("identityfile "))
+          .map((l) => l.slice("identityfile ".length));
+        expect(ids, why).toContain(identity);
       }
       for (const [host, before] of expected) {
         if (names.some((nm) => nm.toLowerCase() === host)) continue;
