@@ -169,6 +169,8 @@ export async function runCli(argv: string[], selfCommand: string[]): Promise<num
     return 0;
   }
   if (!cli.matchedCommand) {
+    // cac checks unknown flags only for a matched command; `fwd --bogus` is a usage error too.
+    cli.globalCommand.checkUnknownOptions();
     const word = parsed.args[0];
     if (word === undefined) {
       cli.outputHelp();
