@@ -171,6 +171,7 @@ function commands(env: BenchEnv, rows: Row[]): string {
     .map((r) => `- ${r.label}: \`${r.command!(0).join(" ").replaceAll(env.dir, "$TMP")}\``);
   return [
     ...lines,
+    "- compiled rows run a copy of the binary made when the run starts ($TMP/…), so a rebuild of dist/ cannot swap it mid-run",
     `- sshd: \`sshd -D -e -f $TMP/sshd_config\` (Ciphers aes128-gcm@openssh.com, KexAlgorithms curve25519-sha256, ed25519 host key)`,
     `- bulk: \`curl -s -o /dev/null -w '%{speed_download}' http://127.0.0.1:PORT${BODIES.bulk}\` × ${P.bulks} (100 MiB random body)`,
     `- wrk: \`wrk -t2 -c32 -d${P.wrkSec}s --latency http://127.0.0.1:PORT{${BODIES.mid},${BODIES.tiny}}\` (nginx keepalive_requests 1000000: 32 connections = 32 channels)`,

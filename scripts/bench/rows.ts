@@ -3,7 +3,7 @@
  * nginx through the private sshd. Every row gets the same sshd, key and
  * known_hosts; each run writes its own ssh_config (Host bench).
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ALGOS, type BenchEnv, HOST } from "./env.ts";
 
@@ -39,6 +39,13 @@ export function writeConfig(env: BenchEnv, id: string, port: number): string {
 }
 
 export const FWD_BINARY = "dist/fwd-linux-x64";
+
+/** A private copy, so a rebuild of dist/ during the run cannot swap the binary under us. */
+function stage(env: BenchEnv, path: string, id: string): string {
+  const copy = join(env.dir, `${id}-${path.split("/").pop()}`);
+  copyFileSync(path, copy);
+  return copy;
+}
 
 export function makeRows(
   env: BenchEnv,
@@ -79,20 +86,21 @@ export function makeRows(
     },
   ];
   if (existsSync(binary)) {
+    const bin = stage(env, binary, "fwd");
     rows.push({
       id: "fwd",
       label: `${binary} run`,
-      command: (port) => [binary, "run", "-q", "-F", writeConfig(env, "fwd", port), "bench"],
-      version: [binary, "--version"],
-      binary,
+      command: (port) => [bin, "run", "-q", "-F", writeConfig(env, "fwd", port), "bench"],
+      version: [bin, "--version"],
+      binary: bin,
     });
   }
   if (opts.compare) {
     // Another compiled fwd (e.g. built before a change), for before/after in one run.
-    const cmp = opts.compare;
+    const cmp = stage(env, opts.compare, "cmp");
     rows.push({
       id: "cmp",
-      label: `${cmp} run`,
+      label: `${opts.compare} run`,
       command: (port) => [cmp, "run", "-q", "-F", writeConfig(env, "cmp", port), "bench"],
       version: [cmp, "--version"],
       binary: cmp,
