@@ -8,8 +8,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, hasSshd, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
+import { genKey } from "../helpers/home.ts";
 import { fixture, type InitHome, initHome, root } from "../helpers/init-home.ts";
+import { freePort } from "../helpers/ports.ts";
+import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 const built = join(root, "dist/fwd-linux-x64");
 const FWD_BIN = process.env.FWD_E2E_BIN ?? process.env.FWD_BIN;
@@ -29,7 +31,7 @@ afterEach(async () => {
   stopForward?.();
   stopForward = undefined;
   if (session) spawnSync("tmux", ["kill-session", "-t", session]);
-  await sshd?.kill();
+  await sshd?.cleanup();
   h?.remove();
   [session, sshd, h] = [undefined, undefined, undefined];
 });
@@ -73,11 +75,12 @@ function tcpBanner(port: number): Promise<string> {
   });
 }
 
-test.skipIf(!hasSshd || !hasTmux)(
+test.skipIf(!canRunSshd || !hasTmux)(
   "happy path of the seed: bastion, unknown host key accepted, ssh and web targets, second Host",
   async () => {
     h = initHome();
-    sshd = await startSshd(join(h.home, "sshd"));
+    const key = genKey(join(h.home, "keys"), "ed25519", "", "bastion_key");
+    sshd = await startSshd({ authorized: { root: [key.pub] } });
     const web = Bun.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -92,7 +95,7 @@ test.skipIf(!hasSshd || !hasTmux)(
       await waitFor(s, "is not a port");
       keys(s, "BSpace", "Enter");
       await waitFor(s, "Path of the private key");
-      type(s, sshd.userKey);
+      type(s, key.path);
       keys(s, "Enter");
       // First contact with the bastion, before any target: the host key is asked.
       await waitFor(s, "Trust it and remember it?");
@@ -170,7 +173,7 @@ test.skipIf(!hasSshd || !hasTmux)(
           "-o",
           "BatchMode=yes",
           "-i",
-          sshd.userKey,
+          key.path,
           "forward2",
           "echo",
           "through-forward2",

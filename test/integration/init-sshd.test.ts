@@ -8,15 +8,17 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { copyFileSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { freePort, hasSshd, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
+import { genKey } from "../helpers/home.ts";
 import { fixture, fwd, type InitHome, initHome } from "../helpers/init-home.ts";
+import { freePort } from "../helpers/ports.ts";
+import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
 
 let h: InitHome | undefined;
 let sshd: Sshd | undefined;
 let ssh: ChildProcess | undefined;
 afterEach(async () => {
   if (ssh?.pid && ssh.exitCode === null) process.kill(ssh.pid, "SIGKILL");
-  await sshd?.kill();
+  await sshd?.cleanup();
   h?.remove();
 });
 
@@ -35,11 +37,12 @@ function banner(port: number): Promise<string> {
   });
 }
 
-test.skipIf(!hasSshd)(
+test.skipIf(!canRunSshd)(
   "plain ssh -N forward1 and ssh forward2 work with the written config",
   async () => {
     h = initHome();
-    sshd = await startSshd(join(h.home, "sshd"));
+    const key = genKey(join(h.home, "keys"), "ed25519", "", "bastion_key");
+    sshd = await startSshd({ authorized: { root: [key.pub] } });
     copyFileSync(fixture("realistic.conf"), h.config);
     const local = await freePort();
     const r = fwd(
@@ -48,7 +51,7 @@ test.skipIf(!hasSshd)(
         "--bastion",
         `root@127.0.0.1:${sshd.port}`,
         "--identity",
-        sshd.userKey,
+        key.path,
         "--target",
         `localhost:${sshd.port}`,
         "--local",
@@ -101,7 +104,7 @@ test.skipIf(!hasSshd)(
         "-o",
         "IdentitiesOnly=yes",
         "-i",
-        sshd.userKey,
+        key.path,
         "forward2",
         "echo",
         "through-the-forward",
