@@ -17,6 +17,7 @@ export function buildCli(selfCommand: string[]) {
   cli
     .option("-F, --config <file>", "ssh_config file (default: ~/.ssh/config)")
     .option("-q, --quiet", "Print only errors")
+    .option("--no-color", "No colours (also: NO_COLOR=1)")
     .option("-v, --verbose", "Show connection steps (never secrets)");
 
   cli

@@ -31,6 +31,14 @@ function printError(e: unknown): number {
 }
 
 async function main(): Promise<void> {
+  // `fwd status | head`: a closed pipe ends the output, not the program with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    });
+  }
+  // One switch for every colour decision below (consola, prompts, errors).
+  if (process.argv.includes("--no-color") || process.env.TERM === "dumb") process.env.NO_COLOR = "1";
   let code: number;
   try {
     const { runCli } = await import("./cli.ts");
