@@ -1,0 +1,95 @@
+/**
+ * The compiled binary (dist/fwd-<os>-<arch>, or $FWD_BIN) as users get it:
+ * it carries its build identity, starts with nothing but HOME and PATH from
+ * any directory, and runs the demo on its own. `npm test` builds it first
+ * (scripts/test.ts); run alone, build it with `npm run build -- --host`.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { BINARY, hasBinary, ROOT, runFwd } from "../helpers/fwd.ts";
+import { tempHome } from "../helpers/home.ts";
+import { TARGET_BODY } from "../helpers/targets.ts";
+
+const home = tempHome("fwd-bin-");
+afterAll(() => home.cleanup());
+const target = `${process.platform}-${process.arch}`;
+const bin = (args: string[], opts: { cwd?: string; timeoutMs?: number } = {}) =>
+  runFwd(args, { env: home.env, mode: "binary", ...opts });
+
+describe.skipIf(!hasBinary)(`compiled ${BINARY.replace(`${ROOT}/`, "")}`, () => {
+  test("--version names version, commit, build date, target and the bun it was built with", async () => {
+    const r = await bin(["--version"]);
+    expect(r.code).toBe(0);
+    const m = r.stdout.match(/^fwd (\S+) \((\S+), (\S+), (\S+), bun (\S+)\)\n$/);
+    expect(m).not.toBeNull();
+    const [, version, commit, date, built, bun] = m!;
+    expect(version).toBe(pkg.version);
+    expect(built).toBe(target);
+    expect(bun).toBe(Bun.version);
+    expect(Number.isNaN(Date.parse(date!))).toBe(false);
+    if (commit === "unknown") return;
+    // A commit of this repository (HEAD moves on while others commit).
+    expect(commit).toMatch(/^[0-9a-f]{7,}(-dirty)?$/);
+    const sha = commit!.replace(/-dirty$/, "");
+    expect(spawnSync("git", ["cat-file", "-e", `${sha}^{commit}`], { cwd: ROOT }).status).toBe(0);
+  });
+
+  test("version --json agrees with --version", async () => {
+    const [line, json] = await Promise.all([bin(["--version"]), bin(["version", "--json"])]);
+    const v = JSON.parse(json.stdout);
+    expect(v.target).toBe(target);
+    expect(v.runtime).toBe(`bun ${Bun.version}`);
+    expect(line.stdout).toContain(`(${v.commit}, ${v.date}, ${v.target}, ${v.runtime})`);
+  });
+
+  test("--help is the same as from source", async () => {
+    const [compiled, source] = await Promise.all([
+      bin(["--help"]),
+      runFwd(["--help"], { env: home.env }),
+    ]);
+    expect(compiled.code).toBe(0);
+    expect(compiled.stdout).toBe(source.stdout);
+  });
+
+  test("runs from any directory with only HOME and PATH, ignoring a .env there", async () => {
+    // Compiled bun binaries load ./.env by default; the build turns that off.
+    // If it were loaded, FWD_HOME would point fwd at a config naming another HostName.
+    const other = join(home.dir, "dotenv-home");
+    mkdirSync(join(other, ".ssh"), { recursive: true });
+    writeFileSync(join(other, ".ssh", "config"), "Host web\n  HostName from-dotenv.invalid\n");
+    writeFileSync(join(home.dir, ".env"), `FWD_HOME=${other}\n`);
+    const r = spawnSync(BINARY, ["config", "resolve", "web"], {
+      cwd: home.dir,
+      env: { HOME: home.dir, PATH: "/usr/bin:/bin", FWD_SYSTEM_CONFIG: "none" },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^hostname web$/m);
+  });
+
+  test("usage errors keep exit code 2", async () => {
+    const r = await bin(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("hint:");
+  });
+
+  test("embeds no native add-on (ssh2 runs on its JavaScript crypto on every target)", () => {
+    const bytes = readFileSync(BINARY);
+    expect(bytes.includes(Buffer.from("cpufeatures.node"))).toBe(false);
+    expect(/sshcrypto-[a-z0-9]+\.node/.test(bytes.toString("latin1"))).toBe(false);
+  });
+
+  test.skipIf(!existsSync(join(ROOT, "src/commands/demo.ts")))(
+    "demo fetches the target's page through the forward and exits 0",
+    async () => {
+      const r = await bin(["demo"], { cwd: "/", timeoutMs: 60_000 });
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(TARGET_BODY);
+    },
+  );
+});
