@@ -7,6 +7,7 @@ import type { Line } from "./lexer.ts";
 import { type Args, addOrigin, type LineCtx, LineError } from "./line.ts";
 import { matchPattern } from "./match.ts";
 import { list, type Options } from "./options.ts";
+import { hpdelim } from "./proxyjump.ts";
 import { a2port } from "./services.ts";
 import { validDomain } from "./values.ts";
 
@@ -80,9 +81,9 @@ export function applyList(o: Options, c: LineCtx, op: string, line: Line, args: 
         if (i > 0 || args.left > 0)
           throw new LineError(`keyword ${kw} "${arg}" argument must appear alone.`);
       } else {
-        const m = /^(\[[^\]]*\]|[^:/[]*)(?::(.*))?$/.exec(arg);
-        if (!m || (m[1] ?? "") === "") throw new LineError(`missing host in permitremoteopen`);
-        const port = m[2];
+        const hp = hpdelim(arg);
+        if (!hp) throw new LineError("missing host in permitremoteopen");
+        const port = hp.rest;
         if (port === undefined || (port !== "*" && a2port(port) <= 0)) {
           throw new LineError("bad port number in permitremoteopen");
         }

@@ -13,7 +13,7 @@ interface UserHostPort {
 }
 
 /** misc.c hpdelim(): host (maybe [bracketed]) and what follows a ':'; undefined on error. */
-function hpdelim(s: string): { host: string; rest: string | undefined } | undefined {
+export function hpdelim(s: string): { host: string; rest: string | undefined } | undefined {
   let end: number;
   if (s.startsWith("[")) {
     const close = s.indexOf("]");
@@ -116,7 +116,8 @@ export function parseJump(
   let orig = s;
   const hash = orig.indexOf("#");
   if (hash >= 0) orig = orig.slice(0, hash);
-  orig = orig.replace(/[ \t\r\n]+$/, "");
+  // Debian 12's ssh keeps only the first blank-separated word ("x b,c" jumps via x)
+  orig = orig.replace(/^([^ \t\r\n]*)[\s\S]*$/, "$1");
   const hops = orig.split(",");
   let first: UserHostPort | undefined;
   for (let i = hops.length - 1; i >= 0; i--) {
