@@ -32,10 +32,10 @@ const STRINGS = new Set([
 const COMMANDS = new Set(["proxycommand", "localcommand", "remotecommand", "knownhostscommand"]);
 const DIGESTS = ["MD5", "SHA1", "SHA256", "SHA384", "SHA512"];
 
-function setS(o: Options, c: LineCtx, key: string, v: string): void {
+function setS(o: Options, c: LineCtx, key: string, v: string, originKey = key): void {
   if (!c.active || o.s.has(key)) return;
   o.s.set(key, v);
-  if (!o.origins.has(key)) o.origins.set(key, c.origin);
+  addOrigin(o, c, originKey);
 }
 
 function required(arg: string | undefined, msg = "Missing argument."): string {
@@ -83,9 +83,11 @@ export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, 
     const l = list(o, op);
     const prov = list(o, `${op}.userprovided`);
     const mark = c.userConf ? "1" : "0";
-    const max = op === "identityfile" ? 100 : 100;
-    if (op === "identityfile" && l.length >= max)
-      throw new LineError(`Too many identity files specified (max ${max}).`);
+    // readconf.c SSH_MAX_IDENTITY_FILES / SSH_MAX_CERTIFICATE_FILES
+    if (l.length >= 100) {
+      const what = op === "identityfile" ? "identity" : "certificate";
+      throw new LineError(`Too many ${what} files specified (max 100).`);
+    }
     if (l.some((p, i) => p === arg && prov[i] === mark)) return;
     l.push(arg);
     prov.push(mark);
@@ -103,8 +105,7 @@ export function applyStringLike(o: Options, c: LineCtx, op: string, line: Line, 
     }
     if (c.active && !o.n.has("forwardagent")) o.n.set("forwardagent", 1);
     agentPath(c, arg);
-    setS(o, c, "forwardagent.path", arg);
-    addOrigin(o, c, "forwardagent");
+    setS(o, c, "forwardagent.path", arg, "forwardagent");
   } else if (op === "identityagent") {
     const arg = required(args.next());
     agentPath(c, arg);

@@ -198,3 +198,31 @@ test("listHosts lists literal Host names in file order, following Include", asyn
     { name: "sys", file: "/etc/ssh/ssh_config", line: 1 },
   ]);
 });
+
+test("forwards lists what ssh would open, unix-socket local forwards as local (not as ssh -G's dynamicforward quirk)", async () => {
+  const files = {
+    "/home/me/.ssh/config":
+      "Host a\n  LocalForward 10022 target-host:22\n  LocalForward /tmp/l.sock /tmp/r.sock\n  DynamicForward 1080\n  RemoteForward 9000 localhost:80\n  RemoteForward 1081\n",
+  };
+  const r = await resolveHost(opts("a", files));
+  expect(r.options.get("dynamicforward")).toEqual(["/tmp/l.sock", "1080"]);
+  expect(r.forwards).toEqual([
+    {
+      kind: "local",
+      listen: { bind: undefined, port: 10022 },
+      connect: { host: "target-host", port: 22 },
+    },
+    { kind: "local", listen: { socket: "/tmp/l.sock" }, connect: { socket: "/tmp/r.sock" } },
+    { kind: "dynamic", listen: { bind: undefined, port: 1080 } },
+    {
+      kind: "remote",
+      listen: { bind: undefined, port: 9000 },
+      connect: { host: "localhost", port: 80 },
+    },
+    {
+      kind: "remote",
+      listen: { bind: undefined, port: 1081 },
+      connect: { host: "socks", port: 0 },
+    },
+  ]);
+});
