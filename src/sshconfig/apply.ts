@@ -7,7 +7,7 @@
 
 import { applySpecial } from "./apply-special.ts";
 import { applyStringLike } from "./apply-strings.ts";
-import { parseRawForward } from "./forward.ts";
+import { parseRawForward } from "./fwdspec.ts";
 import type { Line } from "./lexer.ts";
 import { Args, type LineCtx, LineError, parseInt_, parseTime, setN } from "./line.ts";
 import * as K from "./multistate.ts";

@@ -4,7 +4,7 @@
  */
 import { assemble } from "./algorithms.ts";
 import { MULTISTATES } from "./apply.ts";
-import { formatRawForward, type RawForward } from "./forward.ts";
+import { formatRawForward, type RawForward } from "./fwdspec.ts";
 import * as K from "./multistate.ts";
 import type { Options } from "./options.ts";
 import { formatJump } from "./proxyjump.ts";

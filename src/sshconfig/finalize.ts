@@ -4,7 +4,7 @@
  */
 import type { Env } from "../paths.ts";
 import { fail } from "./defaults.ts";
-import { PORT_STREAMLOCAL } from "./forward.ts";
+import { PORT_STREAMLOCAL } from "./fwdspec.ts";
 import type { Options } from "./options.ts";
 import { clientTokens, expandRaw, expandTilde } from "./tokens.ts";
 

@@ -3,7 +3,7 @@
  * every value starts unset and the first obtained value wins
  * (readconf.c: "only sets those values that have not already been set").
  */
-import type { RawForward } from "./forward.ts";
+import type { RawForward } from "./fwdspec.ts";
 
 export interface Origin {
   file: string;

@@ -1,3 +1,20 @@
+/**
+ * Resolve a Host exactly as `ssh -G` does (OpenSSH 9.2p1 as Debian 12 ships
+ * it; ssh.c main + readconf.c): command-line options first, then the config
+ * files (first value wins), hostname expansion and numeric canonicalisation,
+ * a final pass when `Match final` or CanonicalizeHostname asks for it,
+ * defaults, then token expansion. Verified by test/integration/ssh-g-*.
+ *
+ * Deliberate differences from ssh:
+ * - no DNS: CanonicalizeHostname only triggers the final pass; CanonicalDomains
+ *   and CanonicalizePermittedCNAMEs never change the name, and
+ *   CanonicalizeFallbackLocal=no never fails (ssh's answers depend on lookups);
+ * - `Match exec` runs only with allowExec; otherwise the criterion is false;
+ * - the first bad line stops resolution (ssh reports them all, then fails too);
+ * - `~user/` paths stay as written (no passwd lookups); a group-writable
+ *   included file is accepted (Debian accepts it when the group holds only its
+ *   owner, which needs the group database), a world-writable one is refused.
+ */
 import { FwdError } from "../errors.ts";
 import type { Env, Paths } from "../paths.ts";
 import { canonicalAddress, looksLikeAddress } from "./address.ts";

@@ -5,8 +5,8 @@ import {
   type ForwardSpec,
   formatForward,
   parseForward,
-  parseRawForward,
 } from "../../src/sshconfig/forward.ts";
+import { parseRawForward } from "../../src/sshconfig/fwdspec.ts";
 
 type Row = [
   kind: ForwardKind,
