@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { statSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { runFwd, spawnFwd } from "../helpers/fwd.ts";
 import { genKey, tempHome } from "../helpers/home.ts";
@@ -74,15 +75,14 @@ describe("ports", () => {
   test("echo target echoes, waitForPort sees it, waitForPortClosed sees it go", async () => {
     const echo = await startEchoTarget();
     await waitForPort(echo.port);
-    const sock = await Bun.connect({
-      hostname: "127.0.0.1",
-      port: echo.port,
-      socket: { data: (s, d) => ((s.data as { got: string }).got += d.toString()) },
-      data: { got: "" },
+    const sock = connect(echo.port, "127.0.0.1");
+    let got = "";
+    sock.on("data", (d) => {
+      got += d.toString();
     });
     sock.write("ping");
-    await waitFor(() => (sock.data as { got: string }).got === "ping", { what: "echo" });
-    sock.end();
+    await waitFor(() => got === "ping", { what: "the echo" });
+    sock.destroy();
     await echo.close();
     await waitForPortClosed(echo.port);
   });
