@@ -1,11 +1,36 @@
 /**
  * Port numbers by name, as misc.c a2port() does: a number 0..65535, else the
  * tcp service of that name (getservbyname). The services database is read
- * once, lazily; without it only numbers are ports.
+ * once, lazily; without it a short list of well-known names stands in.
  */
 import { readFileSync } from "node:fs";
 
 let table: Map<string, number> | undefined;
+
+const WELL_KNOWN: Record<string, number> = {
+  ftp: 21,
+  ssh: 22,
+  telnet: 23,
+  smtp: 25,
+  domain: 53,
+  http: 80,
+  www: 80,
+  pop3: 110,
+  imap2: 143,
+  imap: 143,
+  ldap: 389,
+  https: 443,
+  submission: 587,
+  ldaps: 636,
+  rsync: 873,
+  imaps: 993,
+  pop3s: 995,
+  socks: 1080,
+  "ms-sql-s": 1433,
+  mysql: 3306,
+  postgresql: 5432,
+  postgres: 5432,
+};
 
 /** Parses /etc/services text: "name port/proto [aliases...] [# comment]". */
 export function parseServices(text: string): Map<string, number> {
@@ -27,7 +52,8 @@ function services(): Map<string, number> {
     try {
       table = parseServices(readFileSync("/etc/services", "utf8"));
     } catch {
-      table = new Map();
+      // No services database (minimal containers): the names people put in forwards.
+      table = new Map(Object.entries(WELL_KNOWN));
     }
   }
   return table;
