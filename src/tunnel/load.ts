@@ -93,10 +93,13 @@ export async function loadPlan(ctx: Ctx, name: string, flags: ForwardFlags): Pro
   for (const v of flags.remote) forwards.push(parseForward("remote", v, "cli"));
   for (const v of flags.dynamic) forwards.push(parseForward("dynamic", v, "cli"));
   if (forwards.length === 0) {
+    const named = resolved.hostBlocks.some((b) => b.patterns.split(/\s+/).includes(name));
     throw new FwdError(
       "usage",
-      `${name} has no forwards`,
-      `add LocalForward to Host ${name} in your ssh_config, or pass -L port:host:port`,
+      named ? `${name} has no forwards` : `no Host ${name} in ${ctx.configFile ?? ctx.paths.userConfig}`,
+      named
+        ? `add LocalForward to Host ${name} in your ssh_config, or pass -L port:host:port`
+        : "check the name (`fwd ls` lists Hosts with forwards), or create one with `fwd init`",
     );
   }
   return planTunnel(name, o, hops, forwards);
