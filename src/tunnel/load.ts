@@ -81,14 +81,7 @@ export async function loadPlan(ctx: Ctx, name: string, flags: ForwardFlags): Pro
   }
   hops.push(hopFrom(ctx, name, o));
 
-  const forwards: ForwardSpec[] = [];
-  if ((o.get("clearallforwardings")?.[0] ?? "no") !== "yes") {
-    for (const v of o.get("localforward") ?? []) forwards.push(parseForward("local", v, "config"));
-    for (const v of o.get("remoteforward") ?? [])
-      forwards.push(parseForward("remote", v, "config"));
-    for (const v of o.get("dynamicforward") ?? [])
-      forwards.push(parseForward("dynamic", v, "config"));
-  }
+  const forwards: ForwardSpec[] = [...resolved.forwards];
   for (const v of flags.local) forwards.push(parseForward("local", v, "cli"));
   for (const v of flags.remote) forwards.push(parseForward("remote", v, "cli"));
   for (const v of flags.dynamic) forwards.push(parseForward("dynamic", v, "cli"));
