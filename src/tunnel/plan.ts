@@ -5,6 +5,7 @@
 import { FwdError } from "../errors.ts";
 import type { StrictMode } from "../knownhosts/verify.ts";
 import type { ForwardSpec } from "../sshconfig/forward.ts";
+import { parseSshUri, parseUserHostPort } from "../sshconfig/proxyjump.ts";
 
 export type Options = ReadonlyMap<string, readonly string[]>;
 
@@ -72,27 +73,15 @@ export function strictMode(v: string | undefined): StrictMode {
   }
 }
 
-/** "user@host:port,host2" (ssh -J syntax, also ssh:// URIs) -> jump specs in connect order. */
+/** ProxyJump as ssh -G prints it ("user@host:port,host2") -> jump specs in connect order. */
 export function parseProxyJump(value: string): JumpSpec[] {
   if (value === "none" || value === "") return [];
   return value.split(",").map((raw) => {
-    let s = raw.trim().replace(/^ssh:\/\//, "");
-    let user: string | undefined;
-    const at = s.lastIndexOf("@");
-    if (at >= 0) {
-      user = s.slice(0, at);
-      s = s.slice(at + 1);
-    }
-    let host = s;
-    let port: number | undefined;
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
-    if (!m) throw new FwdError("config", `bad ProxyJump "${raw}"`, "use user@host:port,host2");
-    host = m[1]!;
-    if (m[2] !== undefined) port = Number(m[2]);
-    if (!host || (port !== undefined && (port < 1 || port > 65535))) {
-      throw new FwdError("config", `bad ProxyJump "${raw}"`, "use user@host:port,host2");
-    }
-    return { user, host, port };
+    // misc.c parse_uri / parse_user_host_port, the same parsers the resolver uses
+    const uri = parseSshUri(raw);
+    const r = uri === 1 ? parseUserHostPort(raw) : uri;
+    if (!r) throw new FwdError("config", `bad ProxyJump "${raw}"`, "use user@host:port,host2");
+    return { user: r.user, host: r.host, port: r.port > 0 ? r.port : undefined };
   });
 }
 

@@ -16,7 +16,7 @@ describe("ProxyJump parsing", () => {
         { user: undefined, host: "j2", port: undefined },
       ],
     ],
-    ["ssh://b@[::1]:22", [{ user: "b", host: "::1", port: 22 }]],
+    ["b@[::1]:2222", [{ user: "b", host: "::1", port: 2222 }]],
   ])("%s", (input, expected) => {
     expect(parseProxyJump(input)).toEqual(expected as never);
   });
