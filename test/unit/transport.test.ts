@@ -44,7 +44,7 @@ async function pair(): Promise<{ client: Socket; received: (n: number) => Promis
 }
 
 describe("coalesceWrites", () => {
-  test("keeps the bytes and their order across one tick's writes", async () => {
+  test("keeps the bytes and their order across one turn's writes", async () => {
     const { client, received } = await pair();
     coalesceWrites(client);
     client.write(Buffer.from("len:"));
@@ -53,7 +53,7 @@ describe("coalesceWrites", () => {
     expect((await received(17)).toString()).toBe("len:ciphertexttag");
   });
 
-  test("uncorks once per tick, however many writes that tick made", async () => {
+  test("uncorks once per event-loop turn, however many writes that turn made", async () => {
     const { client, received } = await pair();
     let uncorks = 0;
     const uncork = client.uncork.bind(client);
@@ -68,7 +68,22 @@ describe("coalesceWrites", () => {
     expect(uncorks).toBe(1);
   });
 
-  test("a write in a later tick is flushed on its own, without waiting for more writes", async () => {
+  test("writes from separate callbacks of one turn share a flush", async () => {
+    const { client, received } = await pair();
+    let uncorks = 0;
+    const uncork = client.uncork.bind(client);
+    client.uncork = () => {
+      uncorks++;
+      uncork();
+    };
+    coalesceWrites(client);
+    process.nextTick(() => client.write("a"));
+    process.nextTick(() => client.write("b"));
+    expect((await received(2)).toString()).toBe("ab");
+    expect(uncorks).toBe(1);
+  });
+
+  test("a write in a later turn is flushed on its own, without waiting for more writes", async () => {
     const { client, received } = await pair();
     coalesceWrites(client);
     client.write("a");
@@ -86,7 +101,7 @@ describe("coalesceWrites", () => {
     await done;
   });
 
-  test("end() in the same tick as writes still delivers them", async () => {
+  test("end() in the same turn as writes still delivers them", async () => {
     const { client, received } = await pair();
     coalesceWrites(client);
     client.write("bye");
@@ -126,7 +141,7 @@ describe("reclaimer", () => {
     expect(calls).toEqual([false, false]);
   });
 
-  test("coalesceWrites runs the check once per flushed tick", async () => {
+  test("coalesceWrites runs the check once per flush", async () => {
     const { client, received } = await pair();
     let checks = 0;
     coalesceWrites(client, () => checks++);
