@@ -3,29 +3,7 @@
  * negation, comma lists) and hashed names (`|1|salt|hash`, hostfile.c).
  */
 import { createHmac, randomBytes } from "node:crypto";
-
-/** match.c match_pattern: `*` any run, `?` one character, everything else literal. */
-export function matchPattern(s: string, pattern: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let star = -1;
-  let mark = 0;
-  while (si < s.length) {
-    const p = pattern[pi];
-    if (p === "*") {
-      star = pi++;
-      mark = si;
-    } else if (p !== undefined && (p === "?" || p === s[si])) {
-      si++;
-      pi++;
-    } else if (star >= 0) {
-      pi = star + 1;
-      si = ++mark;
-    } else return false;
-  }
-  while (pattern[pi] === "*") pi++;
-  return pi === pattern.length;
-}
+import { matchPatternList } from "../sshconfig/match.ts";
 
 /**
  * match.c match_pattern_list with dolower: 1 when a positive pattern matches
@@ -33,16 +11,7 @@ export function matchPattern(s: string, pattern: string): boolean {
  * `host` must already be lowercase, as ssh lowercases the name it looks up.
  */
 export function matchHostList(host: string, list: string): 1 | 0 | -1 {
-  let positive = false;
-  for (const raw of list.split(",")) {
-    const negated = raw.startsWith("!");
-    const pattern = (negated ? raw.slice(1) : raw).toLowerCase();
-    if (matchPattern(host, pattern)) {
-      if (negated) return -1;
-      positive = true;
-    }
-  }
-  return positive ? 1 : 0;
+  return matchPatternList(host, list, true);
 }
 
 const HASH_MAGIC = "|1|";

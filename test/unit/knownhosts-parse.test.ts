@@ -5,12 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fingerprint, keyTypeOf, plainKeyType } from "../../src/knownhosts/key.ts";
 import { parseKnownHosts } from "../../src/knownhosts/parse.ts";
-import {
-  hashHostName,
-  hostFieldMatches,
-  matchHostList,
-  matchPattern,
-} from "../../src/knownhosts/pattern.ts";
+import { hashHostName, hostFieldMatches, matchHostList } from "../../src/knownhosts/pattern.ts";
+import { matchPattern } from "../../src/sshconfig/match.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "fwd-kh-parse-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
