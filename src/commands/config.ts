@@ -6,11 +6,9 @@
  * values (identityfile, localforward, sendenv, ...) maps to an array, every
  * other key to a string. Keys are lower-case, in ssh -G order. Stable.
  */
-import { hostname } from "node:os";
 import type { Ctx } from "../context.ts";
-import { localUser } from "../paths.ts";
 import { PRINTED_AS } from "../sshconfig/dump.ts";
-import { resolveHost } from "../sshconfig/resolve.ts";
+import { resolveName } from "../tunnel/load.ts";
 
 /** Keys that may hold several values: always arrays in --json, even with one value. */
 const MULTI = new Set([
@@ -36,14 +34,7 @@ export function renderJson(options: Map<string, string[]>): string {
 }
 
 export async function configResolveCommand(ctx: Ctx, host: string): Promise<number> {
-  const resolved = await resolveHost({
-    host,
-    configFile: ctx.configFile,
-    env: ctx.env,
-    paths: ctx.paths,
-    localUser: localUser(ctx.env),
-    localHostname: hostname(),
-  });
+  const resolved = await resolveName(ctx, host, []);
   ctx.stdout.write(ctx.json ? renderJson(resolved.options) : renderText(resolved.options));
   return 0;
 }
