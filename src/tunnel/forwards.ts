@@ -23,7 +23,10 @@ export interface Forward {
   close(): Promise<void>;
 }
 
-/** Pipe both ways; half-close passes through; count bytes; never throws. */
+/**
+ * Pipe both ways; half-close passes through (the socket must allow half-open:
+ * an EOF from one side is only an EOF, as with ssh); count bytes; never throws.
+ */
 export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
   stats.connections++;
   sock.setNoDelay(true);
@@ -45,8 +48,17 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
   };
   sock.on("error", done);
   ch.on("error", done);
+  // The local side is gone (both directions done, or reset): nothing more to carry.
   sock.on("close", done);
-  ch.on("close", done);
+  // The channel is closed. ssh2 emits this only after the channel's "end", so the
+  // pipe has already ended the socket: let what it queued reach the local peer
+  // before closing (destroying now would cut the tail of the data).
+  ch.on("close", () => {
+    if (closed) return;
+    if (sock.writableFinished) return done();
+    sock.once("finish", done);
+    sock.end();
+  });
 }
 
 const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
@@ -90,14 +102,14 @@ async function bindListeners(
   const servers: Server[] = [];
   const closeAll = () => Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   if ("socket" in listen) {
-    const s = createServer(onConnection);
+    const s = createServer({ allowHalfOpen: true }, onConnection);
     await listenOn(s, { path: listen.socket });
     return [s];
   }
   const hosts = bindHosts(listen.bind, gatewayPorts);
   let port = listen.port;
   for (const host of hosts) {
-    const s = createServer(onConnection);
+    const s = createServer({ allowHalfOpen: true }, onConnection);
     try {
       await listenOn(s, { host, port });
     } catch (e) {
@@ -272,7 +284,9 @@ export function acceptRemote(
 ): void {
   ch.on("error", () => {});
   const sock =
-    "socket" in to ? netConnect({ path: to.socket }) : netConnect({ host: to.host, port: to.port });
+    "socket" in to
+      ? netConnect({ path: to.socket, allowHalfOpen: true })
+      : netConnect({ host: to.host, port: to.port, allowHalfOpen: true });
   sock.once("connect", () => splice(sock, ch, stats));
   sock.once("error", (e) => {
     log(`remote forward → ${fmtAddress(to)}: ${messageOf(e)}`);
