@@ -104,6 +104,59 @@ function tunnelThrough(via: Client, hop: HopPlan): Promise<Duplex> {
   });
 }
 
+/**
+ * ServerAlive as OpenSSH does it: the link is dead when *nothing* has arrived
+ * for (CountMax+1) x Interval. ssh2's own keepalive counts only replies to its
+ * pings, which queue behind bulk data (a busy link was declared dead), and it
+ * gives up silently when the socket is no longer readable or writable. So ssh2
+ * keeps sending a ping every Interval (its count is unbounded) and this
+ * watchdog, fed by every chunk the transport delivers, decides. A dead link is
+ * reported the way ssh2 reports its timeout: an "error" (level
+ * client-timeout) on the client, then the transport destroyed, hence "close".
+ */
+export function watchLiveness(
+  client: Client,
+  sock: Duplex,
+  keepalive: { intervalMs: number; countMax: number },
+  now: () => number = () => performance.now(),
+): () => void {
+  const limit = (keepalive.countMax + 1) * keepalive.intervalMs;
+  let last = now();
+  let seen = false;
+  const onData = () => {
+    seen = true;
+  };
+  sock.on("data", onData);
+  const timer = setInterval(
+    () => {
+      const t = now();
+      if (seen) {
+        seen = false;
+        last = t;
+        return;
+      }
+      if (t - last < limit) return;
+      stop();
+      const err = Object.assign(
+        new Error(
+          `Keepalive timeout: nothing from the server for ${Math.round((t - last) / 1000)}s`,
+        ),
+        { level: "client-timeout" },
+      );
+      client.emit("error", err);
+      sock.destroy();
+    },
+    Math.max(50, Math.min(keepalive.intervalMs / 4, 1000)),
+  );
+  timer.unref?.();
+  const stop = () => {
+    clearInterval(timer);
+    sock.removeListener("data", onData);
+  };
+  client.once("close", stop);
+  return stop;
+}
+
 /** Connects and authenticates one hop; `via` is the previous hop for ProxyJump. */
 export async function connectHop(
   hop: HopPlan,
@@ -183,6 +236,8 @@ export async function connectHop(
       settled = true;
       clearTimeout(timer);
       deps.log(`authenticated to ${label}`);
+      // Attached now, after ssh2's own reader (an earlier "data" listener would lose the banner).
+      watchLiveness(client, sock, hop.keepalive);
       resolve({ client, verifier });
     });
     client.connect({
@@ -195,8 +250,9 @@ export async function connectHop(
         verifier.verify(key, done);
       },
       algorithms: { serverHostKey: verifier.algorithms(DEFAULT_HOST_KEY_ALGOS) as never },
+      // ssh2 only sends the pings; watchLiveness decides when the link is dead.
       keepaliveInterval: hop.keepalive.intervalMs,
-      keepaliveCountMax: hop.keepalive.countMax,
+      keepaliveCountMax: Number.POSITIVE_INFINITY,
       readyTimeout: hop.connectTimeoutMs + 60_000,
     });
   });
