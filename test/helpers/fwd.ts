@@ -8,8 +8,11 @@ import { join } from "node:path";
 import { killTree } from "./procs.ts";
 
 export const ROOT = join(import.meta.dir, "../..");
+/** $FWD_E2E_BIN or $FWD_BIN (the names other e2e tests read), else this machine's dist/ binary. */
 export const BINARY =
-  process.env.FWD_BIN || join(ROOT, "dist", `fwd-${process.platform}-${process.arch}`);
+  process.env.FWD_E2E_BIN ||
+  process.env.FWD_BIN ||
+  join(ROOT, "dist", `fwd-${process.platform}-${process.arch}`);
 export const hasBinary = existsSync(BINARY);
 
 export type FwdMode = "source" | "binary";

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { runFwd, spawnFwd } from "../helpers/fwd.ts";
@@ -19,6 +19,7 @@ import {
   waitForPortClosed,
 } from "../helpers/ports.ts";
 import { isAlive } from "../helpers/procs.ts";
+import { startSsh2Bastion } from "../helpers/ssh2-bastion.ts";
 import { canRunSshd, ensureUser, renderSshdConfig, startSshd } from "../helpers/sshd.ts";
 import { startEchoTarget, startHttpTarget, TARGET_BODY } from "../helpers/targets.ts";
 
@@ -28,6 +29,7 @@ afterAll(async () => {
 });
 
 const USER = "fwdharness";
+const hasSsh = existsSync("/usr/bin/ssh");
 
 /** OpenSSH's ssh with nothing from ~/.ssh: only this key and this known_hosts. */
 function sshArgs(key: string, knownHosts: string, port: number): string[] {
@@ -54,6 +56,20 @@ function sshArgs(key: string, knownHosts: string, port: number): string[] {
 async function fetchText(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/`);
   return res.text();
+}
+
+/** One HTTP/1.0 request on a fresh connection (so, a fresh channel); the raw reply. */
+function rawGet(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const s = connect(port, "127.0.0.1");
+    let got = "";
+    s.on("data", (d) => {
+      got += d.toString();
+    });
+    s.on("error", () => {});
+    s.on("close", () => resolve(got));
+    s.write("GET / HTTP/1.0\r\n\r\n");
+  });
 }
 
 describe("ports", () => {
@@ -233,6 +249,45 @@ describe.skipIf(!canMakeNetns() || !canRunSshd)("netns topology", () => {
     ]);
     expect(got.stdout).toBe(TARGET_BODY);
     await sshd.waitForLog(new RegExp(`Accepted publickey for ${USER} from 198\\.51\\.100\\.1`));
+  });
+});
+
+describe.skipIf(!hasSsh)("in-process ssh2 bastion", () => {
+  test("OpenSSH's ssh -L gets through; refused channels and dropped connections are faults on demand", async () => {
+    const target = await startHttpTarget();
+    cleanups.push(target.close);
+    const bastion = await startSsh2Bastion({ hosts: { "target-host": "127.0.0.1" } });
+    cleanups.push(bastion.close);
+    const home = tempHome();
+    cleanups.push(home.cleanup);
+    const kh = join(home.sshDir, "known_hosts");
+    writeFileSync(kh, `${bastion.knownHostsLine()}\n`);
+    const local = await freePort();
+    const ssh = Bun.spawn(
+      [
+        "ssh",
+        ...sshArgs(bastion.identity.path, kh, bastion.port),
+        "-N",
+        "-L",
+        `127.0.0.1:${local}:target-host:${target.port}`,
+        `${bastion.user}@127.0.0.1`,
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    cleanups.push(() => ssh.kill("SIGKILL"));
+    await waitForPort(local);
+    expect(await fetchText(local)).toBe(TARGET_BODY);
+    expect(bastion.requested).toContain(`target-host:${target.port}`);
+    expect(bastion.authAttempts()).toBeGreaterThan(0);
+
+    expect(await rawGet(local)).toEndWith(TARGET_BODY);
+    bastion.channels = "refuse";
+    // ssh accepted the local connection, the bastion refused the channel: closed, no reply.
+    expect(await rawGet(local)).toBe("");
+
+    bastion.dropConnections();
+    expect(await ssh.exited).not.toBe(0);
+    await waitFor(() => bastion.openConnections() === 0, { what: "the bastion to see it closed" });
   });
 });
 
