@@ -182,7 +182,7 @@ async function stallWorld() {
   cleanups.push(
     () =>
       new Promise<void>((r) => {
-        for (const [a, b] of pairs) a.destroy(), b.destroy();
+        for (const pair of pairs) for (const s of pair) s.destroy();
         relay.close(() => r());
       }),
   );
