@@ -6,7 +6,16 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { BINARY, hasBinary, ROOT, runFwd } from "../helpers/fwd.ts";
@@ -92,4 +101,50 @@ describe.skipIf(!hasBinary)(`compiled ${BINARY.replace(`${ROOT}/`, "")}`, () => 
       expect(r.stdout).toContain(TARGET_BODY);
     },
   );
+});
+
+/** dist/ after `npm run build` (all four) or `--host` (one): every binary listed, every hash right. */
+const DIST = process.env.FWD_DIST_DIR ?? join(ROOT, "dist");
+const sumsPath = join(DIST, "SHA256SUMS");
+describe.skipIf(!existsSync(sumsPath))("dist/ after a build", () => {
+  const listed = () =>
+    readFileSync(sumsPath, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => l.split("  ") as [string, string]);
+
+  test("lists every fwd binary in dist/ with its SHA-256, in sha256sum format", () => {
+    const lines = listed();
+    const names = lines.map(([, name]) => name);
+    const present = ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64"]
+      .map((t) => `fwd-${t}`)
+      .filter((n) => existsSync(join(DIST, n)));
+    expect(names).toEqual(present.sort());
+    for (const [hash, name] of lines) {
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(
+        createHash("sha256")
+          .update(readFileSync(join(DIST, name)))
+          .digest("hex"),
+      ).toBe(hash);
+    }
+  });
+
+  // ELF header: EI_CLASS 2 = 64-bit, EI_DATA 1 = little-endian, e_type 2 = EXEC, e_machine at 18.
+  test.each([
+    ["linux-x64", 0x3e],
+    ["linux-arm64", 0xb7],
+  ])("fwd-%s is a 64-bit little-endian ELF executable for its CPU", (t, machine) => {
+    const file = join(DIST, `fwd-${t}`);
+    if (!existsSync(file)) return;
+    const head = Buffer.alloc(20);
+    const fd = openSync(file, "r");
+    readSync(fd, head, 0, 20, 0);
+    closeSync(fd);
+    expect(head.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    expect(head[4]).toBe(2);
+    expect(head[5]).toBe(1);
+    expect(head.readUInt16LE(16)).toBe(2);
+    expect(head.readUInt16LE(18)).toBe(machine);
+  });
 });
