@@ -31,11 +31,9 @@ if (!process.env.FWD_SKIP_BUILD) {
   }
 }
 
-const { code, out } = await run(
-  [bun, "test", "--timeout", "120000", ...paths],
-  true,
-);
-const count = (word: string) => Number(out.match(new RegExp(`^\\s*(\\d+) ${word}$`, "m"))?.[1] ?? 0);
+const { code, out } = await run([bun, "test", "--timeout", "120000", ...paths], true);
+const count = (word: string) =>
+  Number(out.match(new RegExp(`^\\s*(\\d+) ${word}$`, "m"))?.[1] ?? 0);
 const passed = count("pass");
 const failed = count("fail") + (code !== 0 && count("fail") === 0 ? 1 : 0);
 const skipped = count("skip") + count("todo");
