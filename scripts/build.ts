@@ -12,6 +12,7 @@
  * - --minify --splitting --bytecode --format=esm: fastest start measured
  *   (bytecode skips parsing; splitting keeps each command's code, and ssh2,
  *   in its own chunk so `--version` and `--help` load only the CLI wiring).
+ *   Bytecode is architecture-independent (Bun docs), so cross targets get it too.
  * - -e cpu-features -e '*.node': ssh2's optional native add-ons stay out of
  *   the binary whether or not npm happened to compile them; ssh2 falls back
  *   to its JavaScript crypto (same behaviour on every target).
