@@ -158,18 +158,32 @@ function portOf(servers: Server[]): number | undefined {
   return a && typeof a === "object" ? a.port : undefined;
 }
 
+/** Remembers the live local connections, so closing the forward can end them. */
+function tracker(onConnection: (sock: Socket) => void) {
+  const live = new Set<Socket>();
+  const track = (sock: Socket) => {
+    live.add(sock);
+    sock.once("close", () => live.delete(sock));
+    onConnection(sock);
+  };
+  return { live, track };
+}
+
 function makeForward(
   spec: ForwardSpec,
   servers: Server[],
   stats: ForwardStatus,
-  extra?: () => void,
+  live: Set<Socket>,
 ): Forward {
   return {
     spec,
     stats,
+    // server.close() waits for every open connection: a peer that never reads
+    // or never closes its half (allowHalfOpen) would hold stop() forever.
     close: async () => {
-      extra?.();
-      await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      const closed = Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      for (const sock of live) sock.destroy();
+      await closed;
     },
   };
 }
@@ -215,10 +229,11 @@ export async function openLocal(
         sock.destroy();
       });
   };
-  const servers = await bindListeners(spec.listen, gatewayPorts, onConnection);
+  const { live, track } = tracker(onConnection);
+  const servers = await bindListeners(spec.listen, gatewayPorts, track);
   stats.port = "socket" in spec.listen ? undefined : portOf(servers);
   stats.description = describe(spec, stats.port);
-  return makeForward(spec, servers, stats);
+  return makeForward(spec, servers, stats, live);
 }
 
 /** ssh -D: a SOCKS4/5 proxy whose CONNECTs are opened from the far side (names resolved there). */
@@ -237,8 +252,17 @@ export async function openDynamic(
   };
   const onConnection = (sock: Socket) => {
     sock.on("error", () => {});
+    // Half-open is allowed: a client that sends EOF before a whole request would
+    // otherwise be held open. setImmediate: a request and EOF in one read still count.
+    let asked = false;
+    sock.once("end", () =>
+      setImmediate(() => {
+        if (!asked) sock.destroy();
+      }),
+    );
     readSocksRequest(sock)
       .then(async (req) => {
+        asked = true;
         sock.pause();
         try {
           const ch = await link.openChannel(
@@ -255,10 +279,11 @@ export async function openDynamic(
       })
       .catch(() => sock.destroy());
   };
-  const servers = await bindListeners(spec.listen, gatewayPorts, onConnection);
+  const { live, track } = tracker(onConnection);
+  const servers = await bindListeners(spec.listen, gatewayPorts, track);
   stats.port = "socket" in spec.listen ? undefined : portOf(servers);
   stats.description = describe(spec, stats.port);
-  return makeForward(spec, servers, stats);
+  return makeForward(spec, servers, stats, live);
 }
 
 /** ssh -R: the far side listens (forwardIn, per connection); we connect here. */
