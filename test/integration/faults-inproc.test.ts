@@ -356,3 +356,57 @@ describe("fault 9: a clock jump (injected clock)", () => {
     expect(await get(w.port)).toBe(TARGET_BODY);
   });
 });
+
+describe("half-closed clients are not held forever", () => {
+  test("a SOCKS client that half-closes before its request is complete is closed", async () => {
+    const w = await stallWorld();
+    const socksPort = await freePort();
+    w.plan.forwards.push({ kind: "dynamic", listen: { bind: undefined, port: socksPort } });
+    const h = await openTunnel(w.plan, { home: w.home.dir, log: () => {} });
+    cleanups.push(() => h.stop());
+    const c = connect(socksPort, "127.0.0.1");
+    c.on("error", () => {});
+    await new Promise((r) => c.once("connect", r));
+    // Half a SOCKS5 greeting, then EOF.
+    c.end(Buffer.from([5, 2]));
+    const closed = await Promise.race([
+      new Promise((r) => c.once("close", () => r(true))),
+      new Promise((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    expect(closed).toBe(true);
+  });
+
+  test("stop() does not wait for a local peer that never reads (live connections are ended)", async () => {
+    const w = await stallWorld();
+    const chunk = Buffer.alloc(2 ** 20, 1);
+    const open = new Set<Socket>();
+    const source = createServer((c) => {
+      open.add(c);
+      c.on("error", () => {});
+      for (let i = 0; i < 16; i++) c.write(chunk);
+    });
+    await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          for (const c of open) c.destroy();
+          source.close(r);
+        }),
+    );
+    const fwd = w.plan.forwards[0]!;
+    if (fwd.kind === "local")
+      fwd.connect = { host: "127.0.0.1", port: (source.address() as { port: number }).port };
+    const h = await openTunnel(w.plan, { home: w.home.dir, log: () => {} });
+    cleanups.push(() => h.stop());
+    const c = connect(w.port, "127.0.0.1");
+    c.on("error", () => {});
+    c.pause();
+    cleanups.push(() => c.destroy());
+    await waitFor(() => (h.status().forwards[0]?.bytesIn ?? 0) > 0, { what: "data flowing" });
+    const stopped = await Promise.race([
+      h.stop().then(() => true),
+      new Promise((r) => setTimeout(() => r(false), 5000)),
+    ]);
+    expect(stopped).toBe(true);
+  });
+});
