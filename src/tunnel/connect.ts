@@ -121,33 +121,42 @@ export function watchLiveness(
   now: () => number = () => performance.now(),
 ): () => void {
   const limit = (keepalive.countMax + 1) * keepalive.intervalMs;
+  const every = Math.max(50, Math.min(keepalive.intervalMs / 4, 1000));
   let last = now();
+  let lastTick = last;
   let seen = false;
   const onData = () => {
     seen = true;
   };
   sock.on("data", onData);
-  const timer = setInterval(
-    () => {
-      const t = now();
-      if (seen) {
-        seen = false;
-        last = t;
-        return;
-      }
-      if (t - last < limit) return;
-      stop();
-      const err = Object.assign(
-        new Error(
-          `Keepalive timeout: nothing from the server for ${Math.round((t - last) / 1000)}s`,
-        ),
-        { level: "client-timeout" },
-      );
-      client.emit("error", err);
-      sock.destroy();
-    },
-    Math.max(50, Math.min(keepalive.intervalMs / 4, 1000)),
-  );
+  const dead = (t: number) => {
+    stop();
+    const err = Object.assign(
+      new Error(`Keepalive timeout: nothing from the server for ${Math.round((t - last) / 1000)}s`),
+      { level: "client-timeout" },
+    );
+    client.emit("error", err);
+    sock.destroy();
+  };
+  const timer = setInterval(() => {
+    const t = now();
+    // A late tick means this process did not run (loaded machine): the silence
+    // is ours, not the server's, so the server gets a fresh window.
+    const stalled = t - lastTick > Math.max(limit / 2, 2 * every);
+    lastTick = t;
+    if (seen || stalled) {
+      seen = false;
+      last = t;
+      return;
+    }
+    if (t - last < limit) return;
+    // Timers run before this turn's socket reads: look once more after them.
+    setImmediate(() => {
+      if (!seen) return dead(now());
+      seen = false;
+      last = now();
+    });
+  }, every);
   timer.unref?.();
   const stop = () => {
     clearInterval(timer);
