@@ -9,11 +9,14 @@
  *      backoff wait; a small jump does nothing.
  */
 import { afterEach, describe, expect, test } from "bun:test";
+import { EventEmitter } from "node:events";
 import { writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
-import { utils } from "ssh2";
+import { PassThrough } from "node:stream";
+import { type Client, utils } from "ssh2";
 import { startBastion } from "../../src/demo/bastion.ts";
+import { watchLiveness } from "../../src/tunnel/connect.ts";
 import { openTunnel } from "../../src/tunnel/engine.ts";
 import type { HopPlan, TunnelPlan } from "../../src/tunnel/plan.ts";
 import { type FwdMode, hasBinary, runFwd, spawnFwd } from "../helpers/fwd.ts";
@@ -408,5 +411,50 @@ describe("half-closed clients are not held forever", () => {
       new Promise((r) => setTimeout(() => r(false), 5000)),
     ]);
     expect(stopped).toBe(true);
+  });
+});
+
+describe("the keepalive watchdog (watchLiveness) on its own", () => {
+  const ka = { intervalMs: 200, countMax: 2 }; // dead after 600 ms of silence
+  const rig = (now?: () => number) => {
+    const client = new EventEmitter();
+    const sock = new PassThrough();
+    const errors: (Error & { level?: string })[] = [];
+    client.on("error", (e) => errors.push(e));
+    const stop = watchLiveness(client as unknown as Client, sock, ka, now);
+    cleanups.push(() => {
+      stop();
+      sock.destroy();
+    });
+    return { sock, errors };
+  };
+
+  test("silence for (CountMax+1)×Interval: a client-timeout error, transport destroyed", async () => {
+    const { sock, errors } = rig();
+    await waitFor(() => errors.length > 0, { timeoutMs: 3000, what: "the timeout" });
+    expect(errors[0]!.message).toMatch(/^Keepalive timeout/);
+    expect(errors[0]!.level).toBe("client-timeout");
+    expect(sock.destroyed).toBe(true);
+  });
+
+  test("anything arriving keeps the link alive (no pings answered needed)", async () => {
+    const { sock, errors } = rig();
+    sock.resume();
+    const feed = setInterval(() => sock.write("x"), 100);
+    cleanups.push(() => clearInterval(feed));
+    const until = Date.now() + 1500;
+    await waitFor(() => Date.now() >= until, { timeoutMs: 3000 });
+    expect(errors).toEqual([]);
+  });
+
+  test("a stalled process (every tick late) does not blame the server", async () => {
+    let t = 0;
+    const { errors } = rig(() => {
+      t += 10_000;
+      return t;
+    });
+    const until = Date.now() + 1000;
+    await waitFor(() => Date.now() >= until, { timeoutMs: 3000 });
+    expect(errors).toEqual([]);
   });
 });
