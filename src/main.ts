@@ -38,7 +38,8 @@ async function main(): Promise<void> {
     });
   }
   // One switch for every colour decision below (consola, prompts, errors).
-  if (process.argv.includes("--no-color") || process.env.TERM === "dumb") process.env.NO_COLOR = "1";
+  if (process.argv.includes("--no-color") || process.env.TERM === "dumb")
+    process.env.NO_COLOR = "1";
   let code: number;
   try {
     const { runCli } = await import("./cli.ts");
@@ -49,4 +50,11 @@ async function main(): Promise<void> {
   process.exitCode = code;
 }
 
-await main();
+// `fwd --version` is the startup benchmark: answer it before touching streams or cac.
+const only = process.argv.length === 3 ? process.argv[2] : undefined;
+if (only === "--version" || only === "-V") {
+  const { versionLine } = await import("./version.ts");
+  console.log(versionLine());
+} else {
+  await main();
+}

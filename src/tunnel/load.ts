@@ -89,7 +89,9 @@ export async function loadPlan(ctx: Ctx, name: string, flags: ForwardFlags): Pro
     const named = resolved.hostBlocks.some((b) => b.patterns.split(/\s+/).includes(name));
     throw new FwdError(
       "usage",
-      named ? `${name} has no forwards` : `no Host ${name} in ${ctx.configFile ?? ctx.paths.userConfig}`,
+      named
+        ? `${name} has no forwards`
+        : `no Host ${name} in ${ctx.configFile ?? ctx.paths.userConfig}`,
       named
         ? `add LocalForward to Host ${name} in your ssh_config, or pass -L port:host:port`
         : "check the name (`fwd ls` lists Hosts with forwards), or create one with `fwd init`",

@@ -147,7 +147,11 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     await waitFor(() => portOpen(rport), { timeoutMs: 20_000, what: "remote forward port" });
     const s = connect(rport, "127.0.0.1");
     const got = await new Promise<string>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no echo; fwd said:\n${p.stderr()}\nsshd:\n${sshd.log().slice(-1500)}`)), 10_000);
+      const t = setTimeout(
+        () =>
+          reject(new Error(`no echo; fwd said:\n${p.stderr()}\nsshd:\n${sshd.log().slice(-1500)}`)),
+        10_000,
+      );
       s.once("data", (b: Buffer) => {
         clearTimeout(t);
         resolve(b.toString());
