@@ -388,12 +388,10 @@ class Tunnel implements TunnelHandle {
     const now = this.now();
     const tick = this.deps.clockTickMs ?? 1000;
     const ka = this.bastion.keepalive;
-    const jumped = now - this.lastTick - tick > ka.intervalMs * ka.countMax;
+    const jumpMs = now - this.lastTick - tick;
     this.lastTick = now;
-    if (!jumped || this.stopping) return;
-    this.log(
-      `clock jumped ${Math.round((now - this.lastTick + tick) / 1000)}s (sleep/wake?): reconnecting now`,
-    );
+    if (jumpMs <= ka.intervalMs * ka.countMax || this.stopping) return;
+    this.log(`clock jumped ${Math.round(jumpMs / 1000)}s (sleep/wake?): reconnecting now`);
     this.lastError = "clock jump (sleep/wake)";
     if (this.state === "up") {
       const c = this.clients;
