@@ -173,11 +173,32 @@ function listen(server: Server): Promise<number> {
 describe.skipIf(!canRunSshd).each(modes)("fault matrix (%s) against real sshd", (mode) => {
   test("1: sshd killed and restarted: back without user action, the listener never closed (run -d)", async () => {
     const s = await sshd();
-    const port = await freePort();
-    const cfg = config(s, [`LocalForward ${port} 127.0.0.1:${web.port}`]);
+    const greeter = createServer((c) => {
+      c.on("error", () => {});
+      c.write("hello\n");
+    });
+    const greeterPort = await listen(greeter);
+    cleanups.push(() => new Promise((r) => greeter.close(r)));
+    const [port, gport] = [await freePort(), await freePort()];
+    const cfg = config(s, [
+      `LocalForward ${port} 127.0.0.1:${web.port}`,
+      `LocalForward ${gport} 127.0.0.1:${greeterPort}`,
+    ]);
     const bg = await background(mode, cfg);
     expect(bg.first).toMatchObject({ state: "up", reconnects: 0 });
     expect(await get(port)).toBe(TARGET_BODY);
+    // A connection open when the link dies is closed cleanly (EOF, no reset).
+    const open = connect(gport, "127.0.0.1");
+    let greeting = "";
+    let openError: Error | undefined;
+    open.on("data", (b) => {
+      greeting += b;
+    });
+    open.on("error", (e) => {
+      openError = e;
+    });
+    const openEnded = new Promise<void>((r) => open.once("end", r));
+    await waitFor(() => greeting === "hello\n", { what: "the greeting through the tunnel" });
 
     // Probe the listener all through the outage.
     let probes = 0;
@@ -203,6 +224,14 @@ describe.skipIf(!canRunSshd).each(modes)("fault matrix (%s) against real sshd", 
     );
     const down = await bg.status();
     expect(down.lastError).toBeTruthy();
+    await openEnded;
+    expect(openError).toBeUndefined();
+    // A request made while the link is down waits for it and is served once it is back.
+    const ctl = new AbortController();
+    const abort = setTimeout(() => ctl.abort(), 40_000);
+    const during = fetch(`http://127.0.0.1:${port}/`, { signal: ctl.signal })
+      .then((r) => r.text())
+      .finally(() => clearTimeout(abort));
     const restartedAt = Date.now();
     await s.restart();
     let okAt = 0;
@@ -220,6 +249,7 @@ describe.skipIf(!canRunSshd).each(modes)("fault matrix (%s) against real sshd", 
     );
     probing = false;
     await prober;
+    expect(await during).toBe(TARGET_BODY);
     console.log(
       `[fault 1 ${mode}] loss seen in status after ${detectedAt - killedAt} ms; ` +
         `a new connection worked ${okAt - restartedAt} ms after sshd restarted; ${probes} probes, ${refused} refused`,
