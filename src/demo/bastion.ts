@@ -58,8 +58,10 @@ export function startBastion(opts: BastionOptions): Promise<Bastion> {
         ch.on("error", () => {});
         sock.setNoDelay(true);
         sock.pipe(ch).pipe(sock);
+        // The pipe ends the channel after the target's last byte; destroying it
+        // on the socket's close would cut off what the channel still queues.
         ch.on("close", () => sock.destroy());
-        sock.on("close", () => ch.destroy());
+        sock.on("error", () => ch.destroy());
       });
       sock.once("error", () => reject());
     });
