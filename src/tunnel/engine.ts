@@ -95,7 +95,10 @@ class Tunnel implements TunnelHandle {
   private upSince = 0;
   private reconnects = 0;
   private attempt = 0;
+  /** The last failure, kept after recovery so status can say why it reconnected. */
   private lastError: string | undefined;
+  /** Why the current link is failing (reset on every successful connect). */
+  private linkError: string | undefined;
   private stopping = false;
   private waiters: { resolve: (c: Client) => void; reject: (e: Error) => void }[] = [];
   private changeFns: ((s: TunnelStatus) => void)[] = [];
@@ -251,7 +254,7 @@ class Tunnel implements TunnelHandle {
       }
     }
     this.log(`configuration reloaded: ${kept.length} listener(s) kept, ${dropped.length} closed`);
-    this.lastError = "configuration reloaded";
+    this.linkError = "configuration reloaded";
     const clients = this.clients;
     if (this.state === "up" && clients.length) {
       this.onLost(clients);
@@ -277,11 +280,12 @@ class Tunnel implements TunnelHandle {
       throw e;
     }
     this.clients = clients;
+    this.linkError = undefined;
     this.upSince = this.now();
     this.lastTick = this.now();
     for (const c of clients) {
       c.on("error", (e: Error) => {
-        this.lastError = messageOf(e);
+        this.linkError = messageOf(e);
       });
       c.once("close", () => this.onLost(clients));
     }
@@ -338,7 +342,7 @@ class Tunnel implements TunnelHandle {
     for (const c of clients) c.end();
     const upMs = this.now() - this.upSince;
     this.attempt = attemptAfterDrop(this.policy, this.attempt, upMs);
-    this.lastError = this.lastError ?? "connection closed";
+    this.lastError = this.linkError ?? "connection closed";
     this.log(`link to ${hopLabel(this.bastion)} lost: ${this.lastError}`);
     this.setState("reconnecting");
     void this.reconnectLoop();
@@ -364,7 +368,6 @@ class Tunnel implements TunnelHandle {
         await this.connect(false);
         this.reconnects++;
         this.log(`up again after ${tries} attempt${tries === 1 ? "" : "s"}`);
-        this.lastError = undefined;
         this.emit();
         return;
       } catch (e) {
@@ -392,7 +395,7 @@ class Tunnel implements TunnelHandle {
     this.lastTick = now;
     if (jumpMs <= ka.intervalMs * ka.countMax || this.stopping) return;
     this.log(`clock jumped ${Math.round(jumpMs / 1000)}s (sleep/wake?): reconnecting now`);
-    this.lastError = "clock jump (sleep/wake)";
+    this.linkError = "clock jump (sleep/wake)";
     if (this.state === "up") {
       const c = this.clients;
       this.onLost(c);
