@@ -2,8 +2,11 @@
  * Prototype for issue 12: the smallest ssh2 -L tunnel, to measure data-path
  * changes apart from the rest of fwd. Not shipped.
  *   proto-tunnel SSH_PORT KEY USER LOCAL_PORT TARGET_PORT [MODE]
- * MODE: naive (ssh2 as is), coalesce (src/tunnel/transport.ts on the SSH
- * socket), coalesce2 (also on each local socket), gc / gcsync (coalesce plus
+ * MODE: naive (ssh2 as is), coalesce (src/tunnel/transport.ts's
+ * coalesceWrites on the SSH socket, its default flush: setImmediate; it was
+ * process.nextTick when the first figures were taken), imm (the same, spelled
+ * out), coalesce2 / imm2 (also on each local socket: made bulk worse, extra
+ * copy), gc / gcsync (coalesce plus
  * Bun.gc every GC_MIB MiB read), onread / onread-gc (SSH socket reads into one
  * reused buffer once the handshake is done). MEM_LOG=1 prints memoryUsage().
  * Build: bun build --compile bench/proto-tunnel.ts --outfile /tmp/proto-tunnel
@@ -33,7 +36,12 @@ const raw = mode.startsWith("onread")
   : connect({ host: "127.0.0.1", port: Number(sshPort) });
 raw.once("connect", () => {
   raw.setNoDelay(true);
-  const sock = mode === "naive" ? raw : coalesceWrites(raw);
+  const sock =
+    mode === "naive"
+      ? raw
+      : mode === "imm" || mode === "imm2"
+        ? coalesceWrites(raw, undefined, (f) => setImmediate(f))
+        : coalesceWrites(raw);
   const gcEvery = Number(process.env.GC_MIB ?? 16) * 2 ** 20;
   if (mode === "gc" || mode === "gcsync" || mode === "onread-gc") {
     let n = 0;
@@ -57,6 +65,7 @@ raw.once("connect", () => {
     createServer((s) => {
       s.setNoDelay(true);
       if (mode === "coalesce2") coalesceWrites(s);
+      if (mode === "imm2") coalesceWrites(s, undefined, (f) => setImmediate(f));
       s.pause();
       client.forwardOut("127.0.0.1", s.remotePort ?? 0, "127.0.0.1", Number(targetPort), (err, ch) => {
         if (err) return s.destroy();

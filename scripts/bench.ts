@@ -33,7 +33,7 @@ import {
   targets,
   targetTable,
 } from "./bench/report.ts";
-import { makeRows, type Row } from "./bench/rows.ts";
+import { FWD_BINARY, makeRows, type Row } from "./bench/rows.ts";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(name);
@@ -203,6 +203,14 @@ async function main(): Promise<number> {
     log(
       `sshd :${env.sshdPort}, nginx :${env.nginxPort}, rows: ${rows.map((r) => r.id).join(", ")}`,
     );
+    const wanted = !only || only.includes("fwd");
+    const missing =
+      wanted && !rows.some((r) => r.id === "fwd")
+        ? [
+            `${value("--binary") ?? FWD_BINARY} not found: run \`npm run build\` first (row skipped)`,
+          ]
+        : [];
+    for (const m of missing) log(m);
     const rounds: RowResult[][] = rows.map(() => []);
     for (let round = 0; round < P.repeat; round++) {
       for (const [i, row] of rows.entries()) {
@@ -239,7 +247,10 @@ async function main(): Promise<number> {
         parts.push(targetTable(`issue 12 targets: ${r.row.label}`, targets(r, ref, helloMs)), "");
     }
     if (P.repeat > 1 && ref) parts.push(noise(rounds, rows), "");
-    const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.row.label}: ${n}`));
+    const notes = [
+      ...missing.map((m) => `- ${m}`),
+      ...results.flatMap((r) => r.notes.map((n) => `- ${r.row.label}: ${n}`)),
+    ];
     if (notes.length) parts.push("Notes:", ...notes, "");
     parts.push("Machine:", machine(), "", "Commands:", commands(env, rows), "");
     parts.push(`Took ${((Date.now() - started) / 1000).toFixed(0)} s.`, "");
