@@ -7,18 +7,9 @@ import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
 import type { HostKeyVerifier } from "../knownhosts/verify.ts";
 import type { Authenticator } from "../tunnel/auth.ts";
+import { DEFAULT_HOST_KEY_ALGOS } from "../tunnel/connect.ts";
 import type { HopPlan } from "../tunnel/plan.ts";
 import { type Negotiation, readDebugLine } from "./negotiation.ts";
-
-/** ssh2's host key algorithms that every runtime fwd runs on supports. */
-const HOST_KEY_ALGOS = [
-  "ssh-ed25519",
-  "ecdsa-sha2-nistp256",
-  "ecdsa-sha2-nistp384",
-  "ecdsa-sha2-nistp521",
-  "rsa-sha2-512",
-  "rsa-sha2-256",
-];
 
 /** What the one connection attempt saw, with the times of its phases. */
 export interface Attempt {
@@ -79,7 +70,7 @@ export function connectOnce(
           cb(ok);
         });
       },
-      algorithms: { serverHostKey: verifier.algorithms(HOST_KEY_ALGOS) as never },
+      algorithms: { serverHostKey: verifier.algorithms(DEFAULT_HOST_KEY_ALGOS) as never },
       debug: (line: string) => readDebugLine(a.neg, line),
       readyTimeout: hop.connectTimeoutMs + 120_000,
     });

@@ -8,17 +8,14 @@ import { Client } from "ssh2";
 import { messageOf } from "../errors.ts";
 import { displayType } from "../knownhosts/key.ts";
 import { lookupName } from "../knownhosts/lookup.ts";
-import {
-  createHostKeyVerifier,
-  type HostKeyPolicy,
-  type HostKeyVerifier,
-} from "../knownhosts/verify.ts";
+import type { HostKeyPolicy, HostKeyVerifier } from "../knownhosts/verify.ts";
 import {
   type AuthDeps,
   type Authenticator,
   authFailed,
   createAuthenticator,
 } from "../tunnel/auth.ts";
+import { hopVerifier } from "../tunnel/connect.ts";
 import { type HopPlan, hopLabel } from "../tunnel/plan.ts";
 import { type Draft, type Finding, fail, pass } from "./finding.ts";
 import { type Attempt, connectOnce } from "./handshake.ts";
@@ -139,16 +136,7 @@ async function authFinding(
 export async function probeSsh(hop: HopPlan, sock: Duplex, deps: SshDeps): Promise<SshResult> {
   const now = deps.now ?? (() => performance.now());
   const label = hopLabel(hop);
-  const verifier = await createHostKeyVerifier({
-    host: hop.host,
-    port: hop.port,
-    hostKeyAlias: hop.hostKey.alias,
-    userFiles: hop.hostKey.userFiles,
-    globalFiles: hop.hostKey.globalFiles,
-    strict: hop.hostKey.strict,
-    name: deps.name,
-    ...(deps.ask ? { ask: deps.ask } : {}),
-  });
+  const verifier = await hopVerifier(hop, deps.ask, deps.name);
   const auth = createAuthenticator(hop, deps);
   const client = new Client();
   const a = await connectOnce(hop, sock, client, verifier, auth, now);

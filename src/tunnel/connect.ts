@@ -13,7 +13,7 @@ import { type HopPlan, hopLabel } from "./plan.ts";
 import { tuneTransport } from "./transport.ts";
 
 /** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
-const DEFAULT_HOST_KEY_ALGOS = [
+export const DEFAULT_HOST_KEY_ALGOS = [
   "ssh-ed25519",
   "ecdsa-sha2-nistp256",
   "ecdsa-sha2-nistp384",
@@ -30,6 +30,25 @@ export interface ConnectDeps extends AuthDeps {
 export interface Hop {
   client: Client;
   verifier: HostKeyVerifier;
+}
+
+/** The known_hosts policy of one hop, as a verifier for ssh2 (shared with `fwd check`). */
+export function hopVerifier(
+  hop: HopPlan,
+  ask: ConnectDeps["ask"],
+  name: string,
+): Promise<HostKeyVerifier> {
+  return createHostKeyVerifier({
+    host: hop.host,
+    port: hop.port,
+    hostKeyAlias: hop.hostKey.alias,
+    userFiles: hop.hostKey.userFiles,
+    globalFiles: hop.hostKey.globalFiles,
+    strict: hop.hostKey.strict,
+    hashKnownHosts: hop.hostKey.hash,
+    name,
+    ...(ask ? { ask } : {}),
+  });
 }
 
 function tcpConnect(hop: HopPlan): Promise<Socket> {
@@ -173,17 +192,7 @@ export async function connectHop(
   deps: ConnectDeps,
 ): Promise<Hop> {
   const label = hopLabel(hop);
-  const verifier = await createHostKeyVerifier({
-    host: hop.host,
-    port: hop.port,
-    hostKeyAlias: hop.hostKey.alias,
-    userFiles: hop.hostKey.userFiles,
-    globalFiles: hop.hostKey.globalFiles,
-    strict: hop.hostKey.strict,
-    hashKnownHosts: hop.hostKey.hash,
-    name: hop.name,
-    ...(deps.ask ? { ask: deps.ask } : {}),
-  });
+  const verifier = await hopVerifier(hop, deps.ask, hop.name);
   const auth = createAuthenticator(hop, deps);
   const sock = via ? await tunnelThrough(via, hop) : await tcpConnect(hop);
   const client = new Client();
