@@ -1,8 +1,6 @@
-import { hostname } from "node:os";
 import type { Ctx } from "../context.ts";
 import { inspect } from "../daemon/inspect.ts";
 import { daemonFiles } from "../daemon/state.ts";
-import { localUser } from "../paths.ts";
 import { type ForwardSpec, parseForward } from "../sshconfig/forward.ts";
 import type { LinkState } from "../tunnel/status.ts";
 
@@ -71,14 +69,8 @@ export function renderLs(entries: readonly LsEntry[]): string {
 /** `fwd ls`: Hosts of ssh_config that have forwards (what `fwd run` can start), marking running ones. */
 export async function lsCommand(ctx: Ctx): Promise<number> {
   const { listHosts } = await import("../sshconfig/resolve.ts");
-  const { resolveName } = await import("../tunnel/load.ts");
-  const hosts = await listHosts({
-    configFile: ctx.configFile,
-    env: ctx.env,
-    paths: ctx.paths,
-    localUser: localUser(ctx.env),
-    localHostname: hostname(),
-  });
+  const { resolveContext, resolveName } = await import("../tunnel/load.ts");
+  const hosts = await listHosts(resolveContext(ctx));
   const seen = new Set<string>();
   const entries: LsEntry[] = [];
   for (const h of hosts) {

@@ -1,11 +1,9 @@
-import { hostname } from "node:os";
 import type { Ctx } from "../context.ts";
 import { inspect } from "../daemon/inspect.ts";
 import { clearStale } from "../daemon/lock.ts";
 import { isSameProcess, type ProcessId } from "../daemon/proc.ts";
 import { daemonFiles, knownNames } from "../daemon/state.ts";
 import { FwdError, messageOf } from "../errors.ts";
-import { localUser } from "../paths.ts";
 
 export type StopResult =
   | { name: string; stopped: true; pid: number; killed: boolean }
@@ -74,13 +72,8 @@ export async function stopOne(stateDir: string, name: string): Promise<StopResul
 async function configHosts(ctx: Ctx): Promise<Set<string> | undefined> {
   try {
     const { listHosts } = await import("../sshconfig/resolve.ts");
-    const hosts = await listHosts({
-      configFile: ctx.configFile,
-      env: ctx.env,
-      paths: ctx.paths,
-      localUser: localUser(ctx.env),
-      localHostname: hostname(),
-    });
+    const { resolveContext } = await import("../tunnel/load.ts");
+    const hosts = await listHosts(resolveContext(ctx));
     return new Set(hosts.map((h) => h.name));
   } catch {
     return undefined;

@@ -198,20 +198,17 @@ function describe(spec: ForwardSpec, port: number | undefined): string {
   return `${listen} → ${fmtAddress(spec.connect)}`;
 }
 
+function newStats(kind: ForwardStatus["kind"], description = ""): ForwardStatus {
+  return { description, kind, port: undefined, connections: 0, bytesIn: 0, bytesOut: 0 };
+}
+
 /** ssh -L: listen here, connect from the far side. */
 export async function openLocal(
   spec: Extract<ForwardSpec, { kind: "local" }>,
   gatewayPorts: boolean,
   link: Link,
 ): Promise<Forward> {
-  const stats: ForwardStatus = {
-    description: "",
-    kind: "local",
-    port: undefined,
-    connections: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
+  const stats = newStats("local");
   const onConnection = (sock: Socket) => {
     sock.on("error", () => {});
     sock.pause();
@@ -242,14 +239,7 @@ export async function openDynamic(
   gatewayPorts: boolean,
   link: Link,
 ): Promise<Forward> {
-  const stats: ForwardStatus = {
-    description: "",
-    kind: "dynamic",
-    port: undefined,
-    connections: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
+  const stats = newStats("dynamic");
   const onConnection = (sock: Socket) => {
     sock.on("error", () => {});
     // Half-open is allowed: a client that sends EOF before a whole request would
@@ -290,14 +280,7 @@ export async function openDynamic(
 export function remoteStats(spec: Extract<ForwardSpec, { kind: "remote" }>): ForwardStatus {
   const l = spec.listen;
   const listen = "socket" in l ? l.socket : `${l.bind ? `${fmtHost(l.bind)}:` : ""}${l.port}`;
-  return {
-    description: `remote ${listen} → ${fmtAddress(spec.connect)}`,
-    kind: "remote",
-    port: undefined,
-    connections: 0,
-    bytesIn: 0,
-    bytesOut: 0,
-  };
+  return newStats("remote", `remote ${listen} → ${fmtAddress(spec.connect)}`);
 }
 
 /** Connect an incoming forwarded-tcpip channel to its local destination. */

@@ -7,7 +7,7 @@ import type { Ctx } from "../context.ts";
 import { FwdError } from "../errors.ts";
 import { localUser } from "../paths.ts";
 import { type ForwardSpec, parseForward } from "../sshconfig/forward.ts";
-import { type ResolvedHost, resolveHost } from "../sshconfig/resolve.ts";
+import { type ResolvedHost, type ResolveOptions, resolveHost } from "../sshconfig/resolve.ts";
 import { expandTilde, expandTokens } from "../sshconfig/tokens.ts";
 import {
   type HopPlan,
@@ -26,20 +26,23 @@ export interface ForwardFlags {
   dynamic: string[];
 }
 
-export async function resolveName(
-  ctx: Ctx,
-  host: string,
-  extraOptions: string[],
-): Promise<ResolvedHost> {
-  return resolveHost({
-    host,
+/** What the resolver needs besides the host: the config file and this user's HOME/USER/hostname. */
+export function resolveContext(ctx: Ctx): Omit<ResolveOptions, "host"> {
+  return {
     configFile: ctx.configFile,
     env: ctx.env,
     paths: ctx.paths,
     localUser: localUser(ctx.env),
     localHostname: hostname(),
-    extraOptions,
-  });
+  };
+}
+
+export async function resolveName(
+  ctx: Ctx,
+  host: string,
+  extraOptions: string[],
+): Promise<ResolvedHost> {
+  return resolveHost({ ...resolveContext(ctx), host, extraOptions });
 }
 
 function hopFrom(ctx: Ctx, name: string, o: Options): HopPlan {
