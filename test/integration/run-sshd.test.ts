@@ -244,104 +244,109 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
   });
 });
 
-describe.skipIf(!canRunSshd)("fwd run: authentication sources and server policy (source)", () => {
-  test("keys from ssh-agent (no IdentityFile on disk needed)", async () => {
-    const sock = join(home.dir, "agent.sock");
-    const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
-    cleanups.push(() => killTree([agent.pid!]));
-    await waitFor(() => existsSync(sock), { timeoutMs: 5000, what: "ssh-agent socket" });
-    const agentKey = genKey(home.dir, "ed25519", "", "agent_only");
-    execFileSync("ssh-add", [agentKey.path], {
-      env: { ...process.env, SSH_AUTH_SOCK: sock },
-      stdio: "ignore",
+describe.skipIf(!canRunSshd).each(modes)(
+  "fwd run (%s): authentication sources and server policy",
+  (mode) => {
+    test("keys from ssh-agent (no IdentityFile on disk needed)", async () => {
+      const sock = join(home.dir, `agent-${mode}.sock`);
+      const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+      cleanups.push(() => killTree([agent.pid!]));
+      await waitFor(() => existsSync(sock), { timeoutMs: 5000, what: "ssh-agent socket" });
+      const agentKey = genKey(home.dir, "ed25519", "", `agent_only_${mode}`);
+      execFileSync("ssh-add", [agentKey.path], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        stdio: "ignore",
+      });
+      sshd.authorize("root", agentKey.pub);
+      const port = await freePort();
+      const cfg = config([`LocalForward ${port} localhost:${web.port}`]);
+      writeFileSync(
+        cfg,
+        readFileSync(cfg, "utf8").replace(/ {2}IdentityFile .*\n {2}IdentitiesOnly yes\n/, ""),
+      );
+      const p = spawnFwd(["run", "-F", cfg, "forward1"], {
+        env: { ...home.env, SSH_AUTH_SOCK: sock },
+        mode,
+      });
+      await started(p, port);
+      expect(await get(port)).toBe(TARGET_BODY);
+      expect(sshd.log()).toContain("Accepted publickey");
     });
-    sshd.authorize("root", agentKey.pub);
-    const port = await freePort();
-    const cfg = config([`LocalForward ${port} localhost:${web.port}`]);
-    writeFileSync(
-      cfg,
-      readFileSync(cfg, "utf8").replace(/ {2}IdentityFile .*\n {2}IdentitiesOnly yes\n/, ""),
-    );
-    const p = spawnFwd(["run", "-F", cfg, "forward1"], {
-      env: { ...home.env, SSH_AUTH_SOCK: sock },
-    });
-    await started(p, port);
-    expect(await get(port)).toBe(TARGET_BODY);
-    expect(sshd.log()).toContain("Accepted publickey");
-  });
 
-  test("a passphrase-protected key via SSH_ASKPASS (no terminal); the passphrase is never printed", async () => {
-    const secret = "correct horse battery";
-    const k = genKey(home.dir, "ed25519", secret, "with_pass");
-    sshd.authorize("root", k.pub);
-    const askpass = join(home.dir, "askpass.sh");
-    writeFileSync(askpass, `#!/bin/sh\necho '${secret}'\n`, { mode: 0o700 });
-    const port = await freePort();
-    const cfg = config([`LocalForward ${port} localhost:${web.port}`]);
-    writeFileSync(cfg, readFileSync(cfg, "utf8").replace(key.path, k.path));
-    const p = spawnFwd(["run", "-v", "-F", cfg, "forward1"], {
-      env: { ...home.env, SSH_ASKPASS: askpass },
+    test("a passphrase-protected key via SSH_ASKPASS (no terminal); the passphrase is never printed", async () => {
+      const secret = "correct horse battery";
+      const k = genKey(home.dir, "ed25519", secret, `with_pass_${mode}`);
+      sshd.authorize("root", k.pub);
+      const askpass = join(home.dir, "askpass.sh");
+      writeFileSync(askpass, `#!/bin/sh\necho '${secret}'\n`, { mode: 0o700 });
+      const port = await freePort();
+      const cfg = config([`LocalForward ${port} localhost:${web.port}`]);
+      writeFileSync(cfg, readFileSync(cfg, "utf8").replace(key.path, k.path));
+      const p = spawnFwd(["run", "-v", "-F", cfg, "forward1"], {
+        env: { ...home.env, SSH_ASKPASS: askpass },
+        mode,
+      });
+      await started(p, port);
+      expect(await get(port)).toBe(TARGET_BODY);
+      expect(p.stderr() + p.stdout()).not.toContain(secret);
     });
-    await started(p, port);
-    expect(await get(port)).toBe(TARGET_BODY);
-    expect(p.stderr() + p.stdout()).not.toContain(secret);
-  });
 
-  test("AllowTcpForwarding no on the bastion: the connection is refused with what it means, the tunnel stays up", async () => {
-    const strict = await startSshd({
-      authorized: { root: [key.pub] },
-      extra: { AllowTcpForwarding: "no" },
+    test("AllowTcpForwarding no on the bastion: the connection is refused with what it means, the tunnel stays up", async () => {
+      const strict = await startSshd({
+        authorized: { root: [key.pub] },
+        extra: { AllowTcpForwarding: "no" },
+      });
+      cleanups.push(() => strict.cleanup());
+      const kh = join(home.dir, "kh_strict");
+      writeFileSync(kh, `${strict.knownHostsLine()}\n`);
+      const port = await freePort();
+      const cfg = join(home.dir, "cfg_strict");
+      writeFileSync(
+        cfg,
+        `Host strict\n  HostName 127.0.0.1\n  Port ${strict.port}\n  User root\n  IdentityFile ${key.path}\n  UserKnownHostsFile ${kh}\n  LocalForward ${port} localhost:${web.port}\n`,
+      );
+      const p = spawnFwd(["run", "-F", cfg, "strict"], { env: home.env, mode });
+      await started(p, port);
+      const s = connect(port, "127.0.0.1");
+      await new Promise((r) => s.once("close", r));
+      await waitFor(() => p.stderr().includes("administratively prohibited"), {
+        timeoutMs: 5000,
+        what: "refusal message",
+      });
+      expect(p.stderr()).toContain("AllowTcpForwarding");
+      expect(p.child.exitCode).toBeNull();
     });
-    cleanups.push(() => strict.cleanup());
-    const kh = join(home.dir, "kh_strict");
-    writeFileSync(kh, `${strict.knownHostsLine()}\n`);
-    const port = await freePort();
-    const cfg = join(home.dir, "cfg_strict");
-    writeFileSync(
-      cfg,
-      `Host strict\n  HostName 127.0.0.1\n  Port ${strict.port}\n  User root\n  IdentityFile ${key.path}\n  UserKnownHostsFile ${kh}\n  LocalForward ${port} localhost:${web.port}\n`,
-    );
-    const p = spawnFwd(["run", "-F", cfg, "strict"], { env: home.env });
-    await started(p, port);
-    const s = connect(port, "127.0.0.1");
-    await new Promise((r) => s.once("close", r));
-    await waitFor(() => p.stderr().includes("administratively prohibited"), {
-      timeoutMs: 5000,
-      what: "refusal message",
-    });
-    expect(p.stderr()).toContain("AllowTcpForwarding");
-    expect(p.child.exitCode).toBeNull();
-  });
 
-  test("ProxyJump through two bastions", async () => {
-    const jump = await startSshd({ authorized: { root: [key.pub] } });
-    cleanups.push(() => jump.cleanup());
-    const kh = join(home.dir, "kh_jump");
-    writeFileSync(kh, `${jump.knownHostsLine()}\n${sshd.knownHostsLine()}\n`);
-    const port = await freePort();
-    const cfg = join(home.dir, "cfg_jump");
-    writeFileSync(
-      cfg,
-      [
-        "Host jump1",
-        "  HostName 127.0.0.1",
-        `  Port ${jump.port}`,
-        "Host forward1",
-        "  HostName 127.0.0.1",
-        `  Port ${sshd.port}`,
-        "  ProxyJump jump1",
-        `  LocalForward ${port} localhost:${web.port}`,
-        "Host *",
-        "  User root",
-        `  IdentityFile ${key.path}`,
-        `  UserKnownHostsFile ${kh}`,
-        "",
-      ].join("\n"),
-    );
-    const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: home.env });
-    await started(p, port);
-    expect(await get(port)).toBe(TARGET_BODY);
-    // the second bastion saw a connection coming out of the first one
-    expect(jump.log()).toMatch(/Accepted publickey/);
-  });
-});
+    test("ProxyJump through two bastions", async () => {
+      const jump = await startSshd({ authorized: { root: [key.pub] } });
+      cleanups.push(() => jump.cleanup());
+      const kh = join(home.dir, "kh_jump");
+      writeFileSync(kh, `${jump.knownHostsLine()}\n${sshd.knownHostsLine()}\n`);
+      const port = await freePort();
+      const cfg = join(home.dir, "cfg_jump");
+      writeFileSync(
+        cfg,
+        [
+          "Host jump1",
+          "  HostName 127.0.0.1",
+          `  Port ${jump.port}`,
+          "Host forward1",
+          "  HostName 127.0.0.1",
+          `  Port ${sshd.port}`,
+          "  ProxyJump jump1",
+          `  LocalForward ${port} localhost:${web.port}`,
+          "Host *",
+          "  User root",
+          `  IdentityFile ${key.path}`,
+          `  UserKnownHostsFile ${kh}`,
+          "",
+        ].join("\n"),
+      );
+      const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: home.env, mode });
+      await started(p, port);
+      expect(await get(port)).toBe(TARGET_BODY);
+      // the second bastion saw a connection coming out of the first one
+      expect(jump.log()).toMatch(/Accepted publickey/);
+    });
+  },
+);
