@@ -10,9 +10,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { utils } from "ssh2";
 import type { Ctx } from "../context.ts";
-import { startBastion } from "../demo/bastion.ts";
+import { generateKey, startBastion } from "../demo/bastion.ts";
 import { startHttpTarget } from "../demo/target.ts";
 import { FwdError } from "../errors.ts";
 import { fingerprint } from "../knownhosts/key.ts";
@@ -44,8 +43,8 @@ export async function demoCommand(ctx: Ctx): Promise<number> {
     const target = await startHttpTarget();
     undo.push(() => target.close());
 
-    const hostKey = utils.generateKeyPairSync("ed25519");
-    const clientKey = utils.generateKeyPairSync("ed25519");
+    const hostKey = generateKey();
+    const clientKey = generateKey();
     const keyPath = join(sshDir, "id_ed25519");
     writeFileSync(keyPath, clientKey.private, { mode: 0o600 });
     writeFileSync(`${keyPath}.pub`, `${clientKey.public}\n`, { mode: 0o644 });
