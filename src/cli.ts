@@ -33,7 +33,7 @@ export function buildCli(selfCommand: string[]) {
     .option("--alive <seconds>", "ServerAliveInterval (default 15)")
     .option("--check", "Check the route before writing")
     .option("--print", "Print the snippet, write nothing")
-    .option("--yes", "Write without asking (required without a terminal; else exit 2)")
+    .option("--yes", "Write without asking (without a terminal fwd never asks)")
     .option("--force", "Take over a hand-written Host of the same name")
     .example(
       "fwd init --bastion user@bastion-host --identity ~/.ssh/id_rsa --target target-host:22 --ssh-target user --yes",

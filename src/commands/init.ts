@@ -62,12 +62,10 @@ export async function initCommand(
     printNext(ctx, values, configPath);
     return 0;
   }
-  if (!o.yes && !ctx.interactive) {
-    throw new FwdError(
-      "usage",
-      `not writing ${configPath} without --yes (no terminal to ask)`,
-      "pass --yes to write, or --print to see the snippet",
-    );
+  // Without a terminal there is nobody to ask: every value came from flags and
+  // was validated, so write (DESIGN §3; scripts need no --yes). Show what is written.
+  if (!o.yes && !ctx.interactive && !ctx.quiet) {
+    ctx.stderr.write(`Writing to ${configPath}:\n${renderSnippet(values)}`);
   }
   if (o.check && !(await checkRoute(ctx, values, after))) {
     throw new FwdError(
@@ -76,7 +74,7 @@ export async function initCommand(
       "fix the values, or run without --check to write anyway",
     );
   }
-  if (!o.yes) {
+  if (!o.yes && ctx.interactive) {
     const ok = await confirmDiff(ctx, configPath, before, after);
     if (!ok) {
       log.info("nothing written");

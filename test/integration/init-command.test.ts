@@ -173,7 +173,6 @@ describe("fwd init writes the seed's two Hosts", () => {
 describe("fwd init refuses without changing a byte", () => {
   const cases: Array<[string, Record<string, unknown>]> = [
     ["--print", { print: true }],
-    ["no --yes and no terminal", { yes: undefined }],
     ["a newline in --bastion", { bastion: "u@h\nProxyCommand touch /tmp/pwned" }],
     ["a bad --ssh-target", { sshTarget: "a b" }],
     ["--ssh-name equal to --name", { sshName: "forward1" }],
