@@ -168,7 +168,10 @@ function machine(): string {
 function commands(env: BenchEnv, rows: Row[]): string {
   const lines = rows
     .filter((r) => r.command)
-    .map((r) => `- ${r.label}: \`${r.command!(0).join(" ").replaceAll(env.dir, "$TMP")}\``);
+    .map(
+      (r) =>
+        `- ${r.label}: \`${r.command!(0).join(" ").replaceAll(env.dir, "$TMP").replaceAll(process.execPath, "bun")}\``,
+    );
   return [
     ...lines,
     "- compiled rows run a copy of the binary made when the run starts ($TMP/…), so a rebuild of dist/ cannot swap it mid-run",
