@@ -7,13 +7,13 @@ import { connect as netConnect } from "node:net";
 import { type Connection, type ParsedKey, Server, utils } from "ssh2";
 
 /**
- * An ed25519 key pair that ssh2 can parse back. Under Deno, ssh2's
- * generateKeyPairSync now and then yields a private key it then calls
- * "Malformed OpenSSH private key" (2 in 200 here; never under Bun): draw again.
+ * An ed25519 key pair that ssh2 can parse back. ssh2's generateKeyPairSync
+ * now and then yields a private key it then calls "Malformed OpenSSH private
+ * key" (about 1 in 100 under Deno, rarer under Bun): draw again.
  */
-export function generateKey(): { private: string; public: string } {
+export function generateKey(opts?: { comment?: string }): { private: string; public: string } {
   for (let i = 0; i < 20; i++) {
-    const k = utils.generateKeyPairSync("ed25519");
+    const k = utils.generateKeyPairSync("ed25519", opts);
     if (
       !(utils.parseKey(k.private) instanceof Error) &&
       !(utils.parseKey(k.public) instanceof Error)

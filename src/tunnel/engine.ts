@@ -8,17 +8,10 @@ import { FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec } from "../sshconfig/forward.ts";
 import { attemptAfterDrop, type BackoffPolicy, backoffDelay, defaultBackoff } from "./backoff.ts";
 import { type ConnectDeps, connectHop } from "./connect.ts";
-import {
-  acceptRemote,
-  type Forward,
-  fmtAddress,
-  type Link,
-  openDynamic,
-  openLocal,
-  remoteStats,
-} from "./forwards.ts";
+import { type Forward, fmtAddress, type Link, openDynamic, openLocal } from "./forwards.ts";
 import { hopLabel, type TunnelPlan } from "./plan.ts";
-import type { ForwardStatus, LinkState, TunnelStatus } from "./status.ts";
+import { type Remote, remoteStats, requestRemotes } from "./remote.ts";
+import type { LinkState, TunnelStatus } from "./status.ts";
 
 export interface TunnelHandle {
   status(): TunnelStatus;
@@ -52,14 +45,6 @@ const PERMANENT = new Set([
   "protocol",
   "config",
 ]);
-type Remote = { spec: Extract<ForwardSpec, { kind: "remote" }>; stats: ForwardStatus };
-
-/** ssh's channel_rfwd_bind_host(): no address -> "localhost", "*" -> all. */
-function remoteBindHost(bind: string | undefined): string {
-  if (bind === undefined) return "localhost";
-  return bind === "*" ? "" : bind;
-}
-
 function channelError(err: Error & { reason?: number }, to: Address): FwdError {
   const where = fmtAddress(to);
   if (err.reason === 1 || /prohibited/i.test(err.message)) {
@@ -274,7 +259,10 @@ class Tunnel implements TunnelHandle {
         clients.push(client);
       }
       const last = clients[clients.length - 1]!;
-      await this.requestRemotes(last, initial);
+      await requestRemotes(last, this.remotes, {
+        strict: initial || this.plan.exitOnForwardFailure,
+        log: (l) => this.log(l),
+      });
     } catch (e) {
       for (const c of clients) c.end();
       throw e;
@@ -293,47 +281,6 @@ class Tunnel implements TunnelHandle {
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve(clients[clients.length - 1]!);
-  }
-
-  private async requestRemotes(client: Client, initial: boolean): Promise<void> {
-    if (this.remotes.length === 0) return;
-    const byPort = new Map<number, Remote>();
-    // Listen before asking: sshd may send the first forwarded connection in the
-    // same packet as its reply, and ssh2 emits it at once.
-    client.on("tcp connection", (info, accept, reject) => {
-      const r = byPort.get(info.destPort);
-      if (r) acceptRemote(accept(), r.spec.connect, r.stats, (l) => this.log(l));
-      else reject();
-    });
-    for (const r of this.remotes) {
-      const l = r.spec.listen;
-      if ("socket" in l)
-        throw new FwdError(
-          "forward",
-          "remote unix-socket forwards are not supported yet",
-          "use a TCP RemoteForward",
-        );
-      if (l.port > 0) byPort.set(l.port, r);
-      const bound = await new Promise<number>((resolve, reject) =>
-        client.forwardIn(remoteBindHost(l.bind), l.port, (err, port) =>
-          err ? reject(err) : resolve(port || l.port),
-        ),
-      ).catch((e) => {
-        const err = new FwdError(
-          "forward",
-          `the bastion refused remote forward ${r.stats.description}: ${messageOf(e)}`,
-          "AllowTcpForwarding/GatewayPorts on the bastion, or the remote port is in use there",
-        );
-        if (initial || this.plan.exitOnForwardFailure) throw err;
-        this.log(err.message);
-        return -1;
-      });
-      if (bound > 0) {
-        byPort.set(bound, r);
-        if (l.port === 0)
-          this.log(`remote forward ${r.stats.description}: the bastion allocated port ${bound}`);
-      } else byPort.delete(l.port);
-    }
   }
 
   private onLost(clients: Client[]): void {

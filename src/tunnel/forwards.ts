@@ -2,7 +2,7 @@
  * The three kinds of forward (ssh -L, -R, -D). Listeners stay open while the
  * SSH link reconnects; a channel is opened through whatever link is current.
  */
-import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
 import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
@@ -61,7 +61,7 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
   });
 }
 
-const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
+export const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
 export const fmtAddress = (a: Address | ListenAddress): string =>
   "socket" in a
     ? a.socket
@@ -198,7 +198,7 @@ function describe(spec: ForwardSpec, port: number | undefined): string {
   return `${listen} → ${fmtAddress(spec.connect)}`;
 }
 
-function newStats(kind: ForwardStatus["kind"], description = ""): ForwardStatus {
+export function newStats(kind: ForwardStatus["kind"], description = ""): ForwardStatus {
   return { description, kind, port: undefined, connections: 0, bytesIn: 0, bytesOut: 0 };
 }
 
@@ -274,30 +274,4 @@ export async function openDynamic(
   stats.port = "socket" in spec.listen ? undefined : portOf(servers);
   stats.description = describe(spec, stats.port);
   return makeForward(spec, servers, stats, live);
-}
-
-/** ssh -R: the far side listens (forwardIn, per connection); we connect here. */
-export function remoteStats(spec: Extract<ForwardSpec, { kind: "remote" }>): ForwardStatus {
-  const l = spec.listen;
-  const listen = "socket" in l ? l.socket : `${l.bind ? `${fmtHost(l.bind)}:` : ""}${l.port}`;
-  return newStats("remote", `remote ${listen} → ${fmtAddress(spec.connect)}`);
-}
-
-/** Connect an incoming forwarded-tcpip channel to its local destination. */
-export function acceptRemote(
-  ch: ClientChannel,
-  to: Address,
-  stats: ForwardStatus,
-  log: (l: string) => void,
-): void {
-  ch.on("error", () => {});
-  const sock =
-    "socket" in to
-      ? netConnect({ path: to.socket, allowHalfOpen: true })
-      : netConnect({ host: to.host, port: to.port, allowHalfOpen: true });
-  sock.once("connect", () => splice(sock, ch, stats));
-  sock.once("error", (e) => {
-    log(`remote forward → ${fmtAddress(to)}: ${messageOf(e)}`);
-    ch.destroy();
-  });
 }

@@ -5,6 +5,7 @@
  * against an in-process bastion and HTTP target on loopback: the forward must
  * serve the target, and SIGTERM (systemctl stop) must end it promptly.
  */
+
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
@@ -19,8 +20,7 @@ import {
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { utils } from "ssh2";
-import { type Bastion, startBastion } from "../../src/demo/bastion.ts";
+import { type Bastion, generateKey, startBastion } from "../../src/demo/bastion.ts";
 import { DEMO_BODY, startHttpTarget } from "../../src/demo/target.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
@@ -72,8 +72,8 @@ beforeAll(async () => {
   mkdirSync(ssh, { recursive: true, mode: 0o700 });
   mkdirSync(shims);
   target = await startHttpTarget();
-  const hostKey = utils.generateKeyPairSync("ed25519");
-  const clientKey = utils.generateKeyPairSync("ed25519");
+  const hostKey = generateKey();
+  const clientKey = generateKey();
   writeFileSync(join(ssh, "id_ed25519"), clientKey.private, { mode: 0o600 });
   bastion = await startBastion({
     user: "bastion_user",

@@ -4,11 +4,13 @@
  * channels, drop every connection at once). Host key and client key are
  * generated in memory; the client key is also written to `dir` for fwd.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Connection, type ParsedKey, Server, utils } from "ssh2";
+import { generateKey } from "../../src/demo/bastion.ts";
 
 /** What the bastion does with a direct-tcpip (ssh -L) channel request. */
 export type ChannelMode = "forward" | "refuse" | "stall";
@@ -46,8 +48,8 @@ export async function startSsh2Bastion(opts: Ssh2BastionOptions = {}): Promise<S
   const host = opts.host ?? "127.0.0.1";
   const user = opts.user ?? "tester";
   const dir = mkdtempSync(join(tmpdir(), "fwd-ssh2-bastion-"));
-  const hostKey = utils.generateKeyPairSync("ed25519");
-  const clientKey = utils.generateKeyPairSync("ed25519", { comment: "fwd-test-client" });
+  const hostKey = generateKey();
+  const clientKey = generateKey({ comment: "fwd-test-client" });
   const identityPath = join(dir, "id_ed25519");
   writeFileSync(identityPath, clientKey.private, { mode: 0o600 });
   writeFileSync(`${identityPath}.pub`, `${clientKey.public}\n`);

@@ -3,8 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { utils } from "ssh2";
-import { type Bastion, startBastion } from "../../src/demo/bastion.ts";
+import { type Bastion, generateKey, startBastion } from "../../src/demo/bastion.ts";
 import { DEMO_BODY, startHttpTarget } from "../../src/demo/target.ts";
 import type { ForwardSpec } from "../../src/sshconfig/forward.ts";
 import { openTunnel, type TunnelHandle } from "../../src/tunnel/engine.ts";
@@ -38,8 +37,8 @@ async function world(opts: { knownHost?: boolean } = {}): Promise<World> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const target = await startHttpTarget();
   cleanups.push(() => target.close());
-  const hostKey = utils.generateKeyPairSync("ed25519");
-  const clientKey = utils.generateKeyPairSync("ed25519");
+  const hostKey = generateKey();
+  const clientKey = generateKey();
   writeFileSync(join(dir, "id"), clientKey.private, { mode: 0o600 });
   const bastionOpts = {
     user: "bastion_user",
@@ -160,7 +159,7 @@ describe("engine against an in-process bastion", () => {
 
   test("a wrong key fails authentication with the identities tried (exit 4)", async () => {
     const w = await world();
-    writeFileSync(join(w.dir, "id"), utils.generateKeyPairSync("ed25519").private, { mode: 0o600 });
+    writeFileSync(join(w.dir, "id"), generateKey().private, { mode: 0o600 });
     const err = await openTunnel(plan(w.hop, []), { home: w.dir, log: () => {} }).catch((e) => e);
     expect(err.exitCode).toBe(4);
     expect(err.message).toContain("~/id (ssh-ed25519)");
