@@ -134,9 +134,12 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
 
 export function authFailed(hop: HopPlan, tried: string[], label: string): FwdError {
   const list = tried.length ? tried.join(", ") : "no identities (no agent, no IdentityFile found)";
+  const certs = hop.certificateFiles.length
+    ? ` (CertificateFile ${hop.certificateFiles.join(", ")} was not offered: fwd cannot authenticate with certificates)`
+    : "";
   return new FwdError(
     "auth",
-    `authentication failed for ${label}: tried ${list}`,
+    `authentication failed for ${label}: tried ${list}${certs}`,
     `add the public key to ~${hop.user ? `${hop.user}` : ""}/.ssh/authorized_keys on ${hop.host}, or set IdentityFile for this Host`,
   );
 }

@@ -19,6 +19,8 @@ export interface HopPlan {
   /** IdentityFile was set explicitly (missing files are then reported). */
   identityFilesExplicit: boolean;
   identitiesOnly: boolean;
+  /** CertificateFile: ssh2 cannot authenticate with certificates; named when auth fails. */
+  certificateFiles: string[];
   /** Agent socket path, or undefined for no agent. */
   agent: string | undefined;
   connectTimeoutMs: number;
@@ -126,6 +128,7 @@ export function planHop(name: string, o: Options, deps: HopDeps): HopPlan {
     identityFiles: (o.get("identityfile") ?? []).map((p) => deps.expandPath(p, o)),
     identityFilesExplicit: o.has("identityfile") && !isDefaultIdentityList(o.get("identityfile")!),
     identitiesOnly: yes(first(o, "identitiesonly")),
+    certificateFiles: (o.get("certificatefile") ?? []).map((p) => deps.expandPath(p, o)),
     agent,
     connectTimeoutMs: ct && ct !== "none" ? Number(ct) * 1000 : defaultConnectTimeoutMs,
     keepalive:

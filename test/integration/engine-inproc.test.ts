@@ -65,6 +65,7 @@ async function world(opts: { knownHost?: boolean } = {}): Promise<World> {
     identityFiles: [join(dir, "id")],
     identityFilesExplicit: true,
     identitiesOnly: true,
+    certificateFiles: [],
     agent: undefined,
     connectTimeoutMs: 5000,
     keepalive: { intervalMs: 15_000, countMax: 3 },

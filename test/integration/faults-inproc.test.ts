@@ -201,6 +201,7 @@ async function stallWorld() {
     identityFiles: [join(home.dir, "id")],
     identityFilesExplicit: true,
     identitiesOnly: true,
+    certificateFiles: [],
     agent: undefined,
     connectTimeoutMs: 2000,
     keepalive: { intervalMs: 1000, countMax: 2 },

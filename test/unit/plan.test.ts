@@ -110,3 +110,20 @@ describe("a hop from resolved options", () => {
     ).toBe(false);
   });
 });
+
+describe("certificates", () => {
+  test("CertificateFile is carried so an auth failure can say it was not offered", async () => {
+    const { authFailed } = await import("../../src/tunnel/auth.ts");
+    const h = planHop(
+      "x",
+      new Map([
+        ["hostname", ["b"]],
+        ["user", ["u"]],
+        ["certificatefile", ["~/.ssh/id_ed25519-cert.pub"]],
+      ]),
+      { expandPath: (p: string) => p.replace(/^~/, "/home/u"), authSock: undefined },
+    );
+    expect(h.certificateFiles).toEqual(["/home/u/.ssh/id_ed25519-cert.pub"]);
+    expect(authFailed(h, [], "u@b").message).toContain("fwd cannot authenticate with certificates");
+  });
+});
