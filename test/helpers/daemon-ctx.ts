@@ -5,23 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Ctx } from "../../src/context.ts";
 import { resolvePaths } from "../../src/paths.ts";
+import { sink } from "./sink.ts";
 
 export interface Captured {
   ctx: Ctx;
   out: () => string;
   err: () => string;
-}
-
-function sink(): { stream: NodeJS.WriteStream; text: () => string } {
-  let text = "";
-  const stream = {
-    write(chunk: string | Uint8Array) {
-      text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-      return true;
-    },
-    isTTY: false,
-  } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
 }
 
 export function testCtx(stateDir: string, over: Partial<Ctx> = {}): Captured {

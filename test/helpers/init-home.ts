@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Ctx } from "../../src/context.ts";
 import { resolvePaths } from "../../src/paths.ts";
+import { sink } from "./sink.ts";
 
 export const root = join(import.meta.dir, "../..");
 export const fixture = (name: string) => join(root, "test/fixtures/edit", name);
@@ -33,18 +34,6 @@ export function initHome(opts: { withSshDir?: boolean } = {}): InitHome {
     env,
     remove: () => rmSync(home, { recursive: true, force: true }),
   };
-}
-
-function sink(): { stream: NodeJS.WriteStream; text: () => string } {
-  let text = "";
-  const stream = {
-    write(chunk: string | Uint8Array) {
-      text += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString();
-      return true;
-    },
-    isTTY: false,
-  } as unknown as NodeJS.WriteStream;
-  return { stream, text: () => text };
 }
 
 export function initCtx(

@@ -20,22 +20,11 @@ import {
   initHome,
   sshG,
 } from "../helpers/init-home.ts";
+import { prng } from "../helpers/prng.ts";
 
 const SEED = Number(process.env.FWD_FUZZ_SEED ?? 20261127);
 const RUNS = Number(process.env.FWD_FUZZ_RUNS ?? 250);
 const OTHER_HOSTS = ["work-1", "db.internal", "x.example.com", "anything", "forward1x", "forward3"];
-
-/** mulberry32: a seeded PRNG so a failure can be replayed with FWD_FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PAYLOADS = [
   "\n  ProxyCommand touch /tmp/fwd-pwned",

@@ -7,17 +7,7 @@
  */
 import { expect, test } from "bun:test";
 import { managedNames, removeBlock, upsertBlocks } from "../../src/sshconfig/edit.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../helpers/prng.ts";
 
 const GLOBAL = [
   "User g",
