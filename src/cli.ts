@@ -70,6 +70,7 @@ export function buildCli(selfCommand: string[]) {
   cli
     .command("stop [...names]", "Stop background forwards")
     .option("--all", "Stop every background forward")
+    .option("--json", "Print what was stopped as JSON")
     .action(async (names: string[], o: Opts) =>
       (await import("./commands/stop.ts")).stopCommand(ctx(o), names, Boolean(o.all)),
     );
@@ -116,6 +117,7 @@ export function buildCli(selfCommand: string[]) {
 
   cli
     .command("demo", "Run a self-contained demo: bastion, target and a forward on loopback")
+    .option("--json", "Print what the demo did as JSON")
     .action(async (o: Opts) => (await import("./commands/demo.ts")).demoCommand(ctx(o)));
 
   cli

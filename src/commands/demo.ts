@@ -131,7 +131,26 @@ export async function demoCommand(ctx: Ctx): Promise<number> {
       "",
       `done in ${((performance.now() - started) / 1000).toFixed(2)} s; everything torn down.`,
     ];
-    if (ctx.quiet) ctx.stdout.write(`${body}\n`);
+    if (ctx.json) {
+      const json = {
+        body,
+        status: res.status,
+        bastion: {
+          user: "bastion_user",
+          host: "127.0.0.1",
+          port: bastion.port,
+          hostKey: fingerprint(hostKeyBlob),
+        },
+        target: { host: "target-host", port: target.port },
+        forward: {
+          listen: `127.0.0.1:${localPort}`,
+          bytesIn: stats?.bytesIn ?? 0,
+          bytesOut: stats?.bytesOut ?? 0,
+        },
+        ms: Math.round(performance.now() - started),
+      };
+      ctx.stdout.write(`${JSON.stringify(json)}\n`);
+    } else if (ctx.quiet) ctx.stdout.write(`${body}\n`);
     else ctx.stdout.write(`${out.join("\n")}\n`);
     return 0;
   } finally {

@@ -99,6 +99,15 @@ export async function stopCommand(ctx: Ctx, names: string[], all: boolean): Prom
   const dir = ctx.paths.stateDir;
   const targets = all ? knownNames(dir) : [...new Set(names)];
   const results = await Promise.all(targets.map((n) => stopOne(dir, n)));
+  if (ctx.json) {
+    // {"stopped":[{"name","pid","killed"}],"notRunning":["name"]}
+    const stopped = results
+      .filter((r) => r.stopped)
+      .map(({ name, pid, killed }) => ({ name, pid, killed }));
+    const notRunning = results.filter((r) => !r.stopped).map((r) => r.name);
+    ctx.stdout.write(`${JSON.stringify({ stopped, notRunning })}\n`);
+    return 0;
+  }
   const say = (s: string) => {
     if (!ctx.quiet) ctx.stdout.write(`${s}\n`);
   };

@@ -140,8 +140,10 @@ describe.skipIf(!ready)(`the seed through netns (${mode})`, () => {
   });
 
   test("fwd stop frees the ports; status shows stopped", () => {
-    const r = fwd(["stop", "forward1"]);
+    const r = fwd(["stop", "forward1", "--json"]);
     expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.stopped).toEqual([{ name: "forward1", pid: expect.any(Number), killed: false }]);
     expect(
       topo.exec(topo.laptop, ["curl", "-s", "--max-time", "3", "http://127.0.0.1:18080/"]).code,
     ).not.toBe(0);
