@@ -96,7 +96,9 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
       if (key instanceof Error && /passphrase|encrypted/i.test(key.message)) {
         const pass = await deps.askPassphrase?.(path);
         if (pass === undefined) {
-          tried.push(`${show(path)} (encrypted; no passphrase: no terminal, and SSH_ASKPASS unset or it failed)`);
+          tried.push(
+            `${show(path)} (encrypted; no passphrase: no terminal, and SSH_ASKPASS unset or it failed)`,
+          );
           return undefined;
         }
         key = keyOf(utils.parseKey(data, pass));
