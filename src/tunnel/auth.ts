@@ -111,6 +111,11 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
         tried.push(`${show(path)} (not a usable key: ${key.message})`);
         return undefined;
       }
+      // A public key file (IdentityFile ~/.ssh/x.pub) only selects an agent key, as in ssh.
+      if (!key.isPrivateKey()) {
+        tried.push(`${show(path)} (a public key: its private key must be in the agent)`);
+        return undefined;
+      }
       tried.push(`${show(path)} (${key.type})`);
       return { type: "publickey", username: hop.user, key };
     });

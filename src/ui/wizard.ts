@@ -27,6 +27,8 @@ export interface WizardDeps {
   knownHosts: Array<{ name: string; target: string }>;
   /** Private keys found in ~/.ssh, as `~/.ssh/NAME`. */
   keys: string[];
+  /** The agent's keys (shown as `agent: ED25519 SHA256:… comment`); empty without an agent. */
+  agentKeys?: AgentKeyChoice[];
   /** Host names written by hand (fwd's own blocks excluded: re-running replaces them). */
   takenNames: string[];
   portFree: (port: number) => Promise<boolean>;
@@ -34,6 +36,16 @@ export interface WizardDeps {
   checkRoute?: (flags: InitFlags) => Promise<boolean>;
   /** Connects to the bastion alone (host key, login): true when it works. */
   checkBastion?: (flags: InitFlags) => Promise<boolean>;
+}
+
+/** An agent key the identity step offers. */
+export interface AgentKeyChoice {
+  label: string;
+  /**
+   * The IdentityFile for it: the key file in ~/.ssh with the same public key,
+   * else a public key file written for it. Throws FwdError when it cannot.
+   */
+  file: () => Promise<string>;
 }
 
 /** A validator from a throwing parser: the FwdError's message without its "--flag: " prefix. */
@@ -50,6 +62,7 @@ function check(parse: (v: string) => unknown): Check {
 }
 
 const OTHER = "\u0000other";
+const AGENT = "\u0000agent";
 
 async function askBastion(d: WizardDeps): Promise<string> {
   const p = d.prompter;
@@ -74,21 +87,40 @@ async function askBastion(d: WizardDeps): Promise<string> {
 
 async function askIdentity(d: WizardDeps): Promise<string> {
   const p = d.prompter;
-  if (d.keys.length > 0) {
+  const agent = d.agentKeys ?? [];
+  const validIdentity = check((v) => validateIdentity(v, d.home, d.cwd));
+  while (d.keys.length + agent.length > 0) {
     const picked = await p.select({
       message: "Private key for the bastion",
       options: [
         ...d.keys.map((k) => ({ value: k, label: k })),
+        ...agent.map((a, i) => ({ value: `${AGENT}${i}`, label: a.label })),
         { value: OTHER, label: "another file…" },
       ],
     });
-    if (picked !== OTHER) return picked;
+    if (picked === OTHER) break;
+    const a = picked.startsWith(AGENT) ? agent[Number(picked.slice(AGENT.length))] : undefined;
+    if (!a) return picked;
+    let file: string;
+    try {
+      file = await a.file();
+    } catch (e) {
+      if (!isFwdError(e)) throw e;
+      p.info(e.message);
+      continue;
+    }
+    const bad = validIdentity(file);
+    if (!bad) {
+      p.info(`IdentityFile ${file} (the agent holds its private key)`);
+      return file;
+    }
+    p.info(bad);
   }
   return (
     await p.text({
       message: "Path of the private key",
       placeholder: "~/.ssh/id_ed25519",
-      validate: check((v) => validateIdentity(v, d.home, d.cwd)),
+      validate: validIdentity,
     })
   ).trim();
 }
