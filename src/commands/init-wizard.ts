@@ -24,7 +24,7 @@ import { managedNames, upsertBlocks } from "../sshconfig/edit.ts";
 import { listHosts, resolveHost } from "../sshconfig/resolve.ts";
 import { type InitValues, renderBlocks } from "../sshconfig/snippet.ts";
 import { realTarget } from "../sshconfig/write.ts";
-import { clackPrompter } from "../ui/prompts.ts";
+import { clackPrompter, spinning } from "../ui/prompts.ts";
 import { type AgentKeyChoice, runWizard, type WizardDeps } from "../ui/wizard.ts";
 import { readOrEmpty } from "./init.ts";
 import { checkBastion, checkRoute } from "./init-check.ts";
@@ -205,15 +205,13 @@ export async function askMissing(
   const check = async (
     draft: InitFlags,
     run: (c: Ctx, v: InitValues, config: Buffer) => Promise<boolean>,
+    busy: string,
   ): Promise<boolean> => {
     try {
       const { values } = validateFlags({ ...draft, name: draft.name ?? "forward1" }, env);
       const before = readOrEmpty(realTarget(where.configPath));
-      return await run(
-        ctx,
-        values,
-        upsertBlocks(before, renderBlocks(values), { force: true }).data,
-      );
+      const config = upsertBlocks(before, renderBlocks(values), { force: true }).data;
+      return await spinning(ctx, busy, (c) => run(c, values, config));
     } catch (e) {
       if (!isFwdError(e) || e.code === "cancelled") throw e;
       prompter.info(e.message);
@@ -230,9 +228,13 @@ export async function askMissing(
     agentKeys,
     takenNames: taken,
     portFree: async (port) => (await tryBind("127.0.0.1", port)).ok,
-    checkRoute: (draft) => check(draft, checkRoute),
+    checkRoute: (draft) => check(draft, checkRoute, "Checking the route"),
     // Targets are not known yet: a placeholder forward lets the Host resolve; it is not checked.
     checkBastion: (draft) =>
-      check({ ...draft, target: ["localhost:22"], local: ["1"], forward: [] }, checkBastion),
+      check(
+        { ...draft, target: ["localhost:22"], local: ["1"], forward: [] },
+        checkBastion,
+        "Connecting to bastion",
+      ),
   });
 }

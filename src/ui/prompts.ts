@@ -82,3 +82,101 @@ export function clackPrompter(ctx: Pick<Ctx, "stdin" | "stderr">): Prompter {
     },
   };
 }
+
+type Key = { name?: string; ctrl?: boolean } | undefined;
+
+/**
+ * Runs `work` under a @clack/prompts spinner when stdin and stderr are
+ * terminals (otherwise just runs it). `work` writes through the ctx it is
+ * given: each write first clears the spinner line and the spinner comes back
+ * after it, so result lines print as without a spinner. A prompt starting
+ * inside `work` (a keypress listener on stdin: host key, passphrase) stops it
+ * before the prompt takes the terminal; it comes back after the prompt.
+ * Ctrl-C or Esc while it spins exits 130 at once, writing nothing, as SIGINT
+ * did before (clack's spinner would otherwise exit 0).
+ */
+export async function spinning<T>(
+  ctx: Ctx,
+  message: string,
+  work: (c: Ctx) => Promise<T>,
+): Promise<T> {
+  const out = ctx.stderr;
+  const input = ctx.stdin;
+  if (!ctx.interactive || !out.isTTY || !input.isTTY) return work(ctx);
+  const { spinner } = await import("@clack/prompts");
+  const color = !ctx.env.NO_COLOR;
+  let active = false;
+  let done = false;
+  let ours = false; // true while the spinner adds or removes its own listeners
+  let pending = false;
+  const cancel = () => {
+    stop();
+    done = true;
+    out.write(`${color ? "\x1b[31m✖\x1b[0m" : "✖"} cancelled; nothing written\n`);
+    // The check's connection may be in flight; stop here as SIGINT used to.
+    process.exit(130);
+  };
+  const s = spinner({
+    output: out,
+    input,
+    withGuide: false,
+    styleFrame: (f) => (color ? `\x1b[35m${f}\x1b[39m` : f),
+    onCancel: cancel,
+  });
+  const onKey = (_: unknown, key: Key) => {
+    if ((key?.ctrl && key.name === "c") || key?.name === "escape") cancel();
+  };
+  const start = () => {
+    if (active || done || input.listenerCount("keypress") > 0) return;
+    ours = true;
+    const before = new Set(input.listeners("keypress"));
+    s.start(message);
+    // clack's spinner reads keys itself and exits 0 on Ctrl-C: keys are ours instead.
+    for (const l of input.listeners("keypress"))
+      if (!before.has(l)) input.removeListener("keypress", l as (...a: unknown[]) => void);
+    input.on("keypress", onKey);
+    ours = false;
+    active = true;
+  };
+  function stop() {
+    if (!active) return;
+    active = false;
+    ours = true;
+    input.removeListener("keypress", onKey);
+    s.clear();
+    ours = false;
+  }
+  const onNewListener = (event: string | symbol) => {
+    if (event !== "keypress" || ours || !active) return;
+    stop();
+    input.resume(); // the spinner's readline paused stdin when it closed
+  };
+  const write = (...args: unknown[]) => {
+    stop();
+    const r = (out.write as (...a: unknown[]) => boolean)(...args);
+    if (!pending && !done) {
+      pending = true;
+      setImmediate(() => {
+        pending = false;
+        start();
+      });
+    }
+    return r;
+  };
+  const stderr = new Proxy(out, {
+    get(t, p) {
+      if (p === "write") return write;
+      const v = Reflect.get(t, p, t);
+      return typeof v === "function" ? v.bind(t) : v;
+    },
+  });
+  input.on("newListener", onNewListener);
+  start();
+  try {
+    return await work({ ...ctx, stderr });
+  } finally {
+    done = true;
+    stop();
+    input.removeListener("newListener", onNewListener);
+  }
+}
