@@ -261,8 +261,9 @@ export function validateIdentity(
   }
   if (!st.isFile())
     throw usage(flag, `${path} is not a file`, "pass the private key file, not a directory");
+  // A public key file (its private half in the agent) may be world-readable.
   const warning =
-    (st.mode & 0o077) !== 0
+    (st.mode & 0o077) !== 0 && !path.endsWith(".pub")
       ? `${path} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); ssh refuses such keys: chmod 600 ${path}`
       : undefined;
   return { written, path, warning };

@@ -180,6 +180,12 @@ describe("--identity", () => {
     expect(validateIdentity("~/open", home, "/").warning).toContain("chmod 600");
   });
 
+  test("a readable public key file (private half in the agent) gets no warning", () => {
+    writeFileSync(join(home, "agent.pub"), "ssh-ed25519 AAAA", { mode: 0o644 });
+    chmodSync(join(home, "agent.pub"), 0o644);
+    expect(validateIdentity("~/agent.pub", home, "/").warning).toBeUndefined();
+  });
+
   test.each([
     "~/missing",
     "~/",
