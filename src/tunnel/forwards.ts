@@ -62,10 +62,9 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
 }
 
 export const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);
-export const fmtAddress = (a: Address | ListenAddress): string =>
-  "socket" in a
-    ? a.socket
-    : `${"host" in a ? fmtHost(a.host) : a.bind ? `${fmtHost(a.bind)}:` : ""}${"host" in a ? `:${a.port}` : a.port}`;
+/** "host:port", "[v6]:port" or the socket path of a destination. */
+export const fmtAddress = (a: Address): string =>
+  "socket" in a ? a.socket : `${fmtHost(a.host)}:${a.port}`;
 
 /**
  * Bind addresses for a local listener, mirroring OpenSSH channels.c
