@@ -168,12 +168,17 @@ function tracker(onConnection: (sock: Socket) => void) {
   return { live, track };
 }
 
-function makeForward(
-  spec: ForwardSpec,
-  servers: Server[],
+/** Binds the listeners of a local or dynamic forward and fills in its port and description. */
+async function listenForward(
+  spec: Extract<ForwardSpec, { kind: "local" | "dynamic" }>,
+  gatewayPorts: boolean,
   stats: ForwardStatus,
-  live: Set<Socket>,
-): Forward {
+  onConnection: (sock: Socket) => void,
+): Promise<Forward> {
+  const { live, track } = tracker(onConnection);
+  const servers = await bindListeners(spec.listen, gatewayPorts, track);
+  stats.port = "socket" in spec.listen ? undefined : portOf(servers);
+  stats.description = describe(spec, stats.port);
   return {
     spec,
     stats,
@@ -225,11 +230,7 @@ export async function openLocal(
         sock.destroy();
       });
   };
-  const { live, track } = tracker(onConnection);
-  const servers = await bindListeners(spec.listen, gatewayPorts, track);
-  stats.port = "socket" in spec.listen ? undefined : portOf(servers);
-  stats.description = describe(spec, stats.port);
-  return makeForward(spec, servers, stats, live);
+  return listenForward(spec, gatewayPorts, stats, onConnection);
 }
 
 /** ssh -D: a SOCKS4/5 proxy whose CONNECTs are opened from the far side (names resolved there). */
@@ -268,9 +269,5 @@ export async function openDynamic(
       })
       .catch(() => sock.destroy());
   };
-  const { live, track } = tracker(onConnection);
-  const servers = await bindListeners(spec.listen, gatewayPorts, track);
-  stats.port = "socket" in spec.listen ? undefined : portOf(servers);
-  stats.description = describe(spec, stats.port);
-  return makeForward(spec, servers, stats, live);
+  return listenForward(spec, gatewayPorts, stats, onConnection);
 }
