@@ -9,17 +9,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
+import { fwdCommand, hasBinary } from "../helpers/fwd.ts";
 import { genKey } from "../helpers/home.ts";
-import { type InitHome, initHome, root } from "../helpers/init-home.ts";
+import { type InitHome, initHome } from "../helpers/init-home.ts";
 import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
 
-const built = join(root, "dist/fwd-linux-x64");
-const FWD_BIN = process.env.FWD_E2E_BIN ?? process.env.FWD_BIN;
-const FWD = FWD_BIN
-  ? [FWD_BIN]
-  : existsSync(built)
-    ? [built]
-    : [process.execPath, join(root, "src/main.ts")];
+const FWD = fwdCommand(hasBinary ? "binary" : "source");
 const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
 const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 

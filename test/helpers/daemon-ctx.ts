@@ -4,34 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Ctx } from "../../src/context.ts";
-import { resolvePaths } from "../../src/paths.ts";
-import { sink } from "./sink.ts";
+import { type Captured, capturedCtx } from "./sink.ts";
 
-export interface Captured {
-  ctx: Ctx;
-  out: () => string;
-  err: () => string;
-}
+export type { Captured };
 
 export function testCtx(stateDir: string, over: Partial<Ctx> = {}): Captured {
   const env = { HOME: join(stateDir, "home"), FWD_STATE_DIR: stateDir, PATH: process.env.PATH };
-  const out = sink();
-  const err = sink();
-  const ctx: Ctx = {
-    env,
-    paths: resolvePaths(env),
-    stdin: process.stdin,
-    stdout: out.stream,
-    stderr: err.stream,
-    interactive: false,
-    configFile: undefined,
-    json: false,
-    quiet: false,
-    verbose: false,
-    selfCommand: [process.execPath, join(import.meta.dir, "../../src/main.ts")],
-    ...over,
-  };
-  return { ctx, out: out.text, err: err.text };
+  return capturedCtx(env, over);
 }
 
 export function tempDir(prefix = "fwd-daemon-"): { dir: string; remove: () => void } {

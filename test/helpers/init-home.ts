@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Ctx } from "../../src/context.ts";
-import { resolvePaths } from "../../src/paths.ts";
-import { sink } from "./sink.ts";
+import { capturedCtx } from "./sink.ts";
 
 export const root = join(import.meta.dir, "../..");
 export const fixture = (name: string) => join(root, "test/fixtures/edit", name);
@@ -40,23 +39,7 @@ export function initCtx(
   h: InitHome,
   over: Partial<Ctx> = {},
 ): { ctx: Ctx; out: () => string; err: () => string } {
-  const out = sink();
-  const err = sink();
-  const ctx: Ctx = {
-    env: h.env,
-    paths: resolvePaths(h.env),
-    stdin: process.stdin,
-    stdout: out.stream,
-    stderr: err.stream,
-    interactive: false,
-    configFile: undefined,
-    json: false,
-    quiet: false,
-    verbose: false,
-    selfCommand: [process.execPath, join(root, "src/main.ts")],
-    ...over,
-  };
-  return { ctx, out: out.text, err: err.text };
+  return capturedCtx(h.env, over);
 }
 
 /** `ssh -G -F file host` output (the resolution OpenSSH would use). */
