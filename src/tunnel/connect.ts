@@ -10,6 +10,7 @@ import { FwdError, messageOf } from "../errors.ts";
 import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
+import { ackDuringSetup } from "./quickack.ts";
 import { tuneTransport } from "./transport.ts";
 
 /** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
@@ -258,6 +259,7 @@ export async function connectHop(
       watchLiveness(client, sock, hop.keepalive);
       resolve({ client, verifier });
     });
+    ackDuringSetup(client, sock);
     client.connect({
       sock,
       username: hop.user,
