@@ -3,8 +3,8 @@
  * missing or too open (ssh refuses those), and what the agent holds.
  */
 import { stat } from "node:fs/promises";
-import { OpenSSHAgent } from "ssh2";
 import type { HopPlan } from "../tunnel/plan.ts";
+import { OpenSSHAgent } from "../tunnel/ssh2.ts";
 
 function agentKeyCount(socket: string): Promise<number | string> {
   return new Promise((resolve) => {

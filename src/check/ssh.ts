@@ -4,7 +4,6 @@
  * before the failure (its debug lines name the negotiated algorithms).
  */
 import type { Duplex } from "node:stream";
-import { Client } from "ssh2";
 import { messageOf } from "../errors.ts";
 import { displayType } from "../knownhosts/key.ts";
 import { lookupName } from "../knownhosts/lookup.ts";
@@ -17,6 +16,7 @@ import {
 } from "../tunnel/auth.ts";
 import { hopVerifier } from "../tunnel/connect.ts";
 import { type HopPlan, hopLabel } from "../tunnel/plan.ts";
+import { Client } from "../tunnel/ssh2.ts";
 import { type Draft, type Finding, fail, pass } from "./finding.ts";
 import { type Attempt, connectOnce } from "./handshake.ts";
 import { explainIdentities } from "./identities.ts";

@@ -1,3 +1,4 @@
+import type { ConsolaInstance } from "consola";
 import type { Ctx } from "../context.ts";
 import { FwdError } from "../errors.ts";
 import type { EngineDeps, TunnelHandle } from "../tunnel/engine.ts";
@@ -69,9 +70,20 @@ export async function runCommand(ctx: Ctx, name: string, opts: RunOptions): Prom
 }
 
 async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
-  const { createLogger } = await import("../ui/logger.ts");
-  const logger = createLogger(ctx);
-  const { plan, handle } = await openNamed(ctx, name, opts, (l) => logger.debug(l));
+  // consola takes ~5 ms to load: it comes after the connection is up (setup
+  // latency, issue 12); `-v` lines from the connect wait for it, in order.
+  let early: string[] | undefined = [];
+  let log: ConsolaInstance | undefined;
+  const getLogger = async () => {
+    log ??= (await import("../ui/logger.ts")).createLogger(ctx);
+    for (const l of early ?? []) log.debug(l);
+    early = undefined;
+    return log;
+  };
+  const opening = openNamed(ctx, name, opts, (l) => (log ? log.debug(l) : early?.push(l)));
+  await opening.catch(async () => void (await getLogger()));
+  const { plan, handle } = await opening;
+  const logger = await getLogger();
   handle.onLog((l) => {
     if (/lost|reconnect|up again|clock|refused|failed|could not/.test(l)) logger.info(l);
   });

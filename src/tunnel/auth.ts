@@ -4,9 +4,10 @@
  * keys. Passphrases are asked for only when a key is reached, never logged.
  */
 import { readFile } from "node:fs/promises";
-import { type AuthHandlerMiddleware, OpenSSHAgent, type ParsedKey, utils } from "ssh2";
+import type { AuthHandlerMiddleware, ParsedKey } from "ssh2";
 import { FwdError } from "../errors.ts";
 import type { HopPlan } from "./plan.ts";
+import { OpenSSHAgent, parseKey } from "./ssh2.ts";
 
 export interface AuthDeps {
   /** Ask for a key's passphrase (TTY or SSH_ASKPASS); undefined = none available. */
@@ -49,7 +50,7 @@ async function publicBlob(path: string): Promise<string | undefined> {
     if (pub) return pub;
   } catch {}
   try {
-    const k = keyOf(utils.parseKey(await readFile(path)));
+    const k = keyOf(parseKey(await readFile(path)));
     if (!(k instanceof Error)) return k.getPublicSSH().toString("base64");
   } catch {}
   return undefined;
@@ -92,7 +93,7 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
           tried.push(`${show(path)} (${code === "ENOENT" ? "not found" : "unreadable"})`);
         return undefined;
       }
-      let key = keyOf(utils.parseKey(data));
+      let key = keyOf(parseKey(data));
       if (key instanceof Error && /passphrase|encrypted/i.test(key.message)) {
         const pass = await deps.askPassphrase?.(path);
         if (pass === undefined) {
@@ -101,7 +102,7 @@ export function createAuthenticator(hop: HopPlan, deps: AuthDeps): Authenticator
           );
           return undefined;
         }
-        key = keyOf(utils.parseKey(data, pass));
+        key = keyOf(parseKey(data, pass));
         if (key instanceof Error) {
           tried.push(`${show(path)} (wrong passphrase)`);
           return undefined;
