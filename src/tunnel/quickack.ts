@@ -17,8 +17,9 @@
  * exchange (under strict KEX, OpenSSH >= 9.6 and patched older ones, anything
  * but KEX messages before NEWKEYS ends the connection) until `graceMs` after
  * the client is ready, so the first forwarded connection, usually right
- * behind `fwd run -d`, gets its channel without the stall too. After that
- * nothing changes: steady traffic has replies of its own.
+ * behind `fwd run -d`, gets its channel without the stall too, or until
+ * 64 KiB have come in (setup is a few KiB; beyond that a transfer has begun,
+ * and an IGNORE per read would only cost). After that nothing changes.
  */
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
@@ -52,10 +53,18 @@ function sendIgnore(client: Client): void {
 }
 
 /** Call before `client.connect({ sock })`; returns a function that stops it early. */
-export function ackDuringSetup(client: Client, sock: Duplex, graceMs = 2000): () => void {
+export function ackDuringSetup(
+  client: Client,
+  sock: Duplex,
+  graceMs = 2000,
+  maxBytes = 64 * 1024,
+): () => void {
   const written = () => (sock as { bytesWritten?: number }).bytesWritten;
   let pending = false;
-  const onData = () => {
+  let read = 0;
+  const onData = (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > maxBytes) return stop();
     if (pending) return;
     pending = true;
     const before = written();
