@@ -5,12 +5,13 @@
  */
 import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Client } from "ssh2";
 import { FwdError, messageOf } from "../errors.ts";
 import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
 import { ackDuringSetup } from "./quickack.ts";
+import { Client } from "./ssh2.ts";
+import { accelerate } from "./sshcrypto.ts";
 import { tuneTransport } from "./transport.ts";
 
 /** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
@@ -275,5 +276,7 @@ export async function connectHop(
       keepaliveCountMax: Number.POSITIVE_INFINITY,
       readyTimeout: hop.connectTimeoutMs + 60_000,
     });
+    // AES-GCM in place through libcrypto when it is there (issue 12; see sshcrypto.ts).
+    accelerate(client);
   });
 }

@@ -1,0 +1,390 @@
+/**
+ * AES-GCM for ssh2's packet path through the system's OpenSSL libcrypto
+ * (issue 12).
+ *
+ * Without its native add-on (which Bun cannot load) ssh2 creates a cipher
+ * object per packet and allocates fresh buffers for each piece of it (length,
+ * ciphertext, tag) going out, and for every partial decrypt coming in. Its
+ * add-on path instead encrypts and decrypts each packet in place, in the
+ * buffer it already has, with one long-lived EVP context per direction, as
+ * OpenSSH does (EVP_CTRL_GCM_SET_IV_FIXED once, EVP_CTRL_GCM_IV_GEN per
+ * packet). `accelerate(client)` gives ssh2 that path: whenever ssh2 installs
+ * its JavaScript AES-GCM cipher or decipher after a key exchange, it is
+ * swapped, before its first packet, for the add-on path's logic (as in ssh2's
+ * lib/protocol/crypto.js, AESGCM*Binding) over bun:ffi and libcrypto.
+ *
+ * Nothing changes (ssh2 keeps its own path) when: this is not Bun,
+ * FWD_SSH_CRYPTO=js, no libcrypto is found, or the self-test below disagrees
+ * with node:crypto. macOS's /usr/lib/libcrypto is never opened (the system
+ * aborts processes that load it); Homebrew's is used when present.
+ */
+import { createCipheriv, randomFillSync } from "node:crypto";
+
+type Ptr = number;
+interface Libcrypto {
+  EVP_aes_128_gcm(): Ptr;
+  EVP_aes_256_gcm(): Ptr;
+  EVP_CIPHER_CTX_new(): Ptr;
+  EVP_CIPHER_CTX_free(ctx: Ptr): void;
+  EVP_CipherInit_ex(
+    ctx: Ptr,
+    cipher: Ptr | null,
+    engine: null,
+    key: Uint8Array | null,
+    iv: Uint8Array | null,
+    enc: number,
+  ): number;
+  EVP_CIPHER_CTX_ctrl(ctx: Ptr, type: number, arg: number, p: Uint8Array | null): number;
+  EVP_CipherUpdate(
+    ctx: Ptr,
+    out: Uint8Array | null,
+    outl: Int32Array,
+    input: Uint8Array,
+    inl: number,
+  ): number;
+  EVP_CipherFinal_ex(ctx: Ptr, out: Uint8Array | null, outl: Int32Array): number;
+}
+
+// openssl/evp.h
+const CTRL_AEAD_SET_IVLEN = 0x9;
+const CTRL_AEAD_GET_TAG = 0x10;
+const CTRL_AEAD_SET_TAG = 0x11;
+const CTRL_GCM_SET_IV_FIXED = 0x12;
+const CTRL_GCM_IV_GEN = 0x13;
+const TAG_LEN = 16;
+
+const CANDIDATES: Record<string, string[]> = {
+  linux: ["libcrypto.so.3", "libcrypto.so.1.1", "libcrypto.so"],
+  darwin: [
+    "/opt/homebrew/opt/openssl@3/lib/libcrypto.3.dylib",
+    "/usr/local/opt/openssl@3/lib/libcrypto.3.dylib",
+  ],
+};
+
+function openLibcrypto(): Libcrypto {
+  if (!("Bun" in globalThis)) throw new Error("not Bun");
+  if (process.env.FWD_SSH_CRYPTO === "js") throw new Error("FWD_SSH_CRYPTO=js");
+  const { dlopen, FFIType: T } = require("bun:ffi") as typeof import("bun:ffi");
+  const symbols = {
+    EVP_aes_128_gcm: { args: [], returns: T.ptr },
+    EVP_aes_256_gcm: { args: [], returns: T.ptr },
+    EVP_CIPHER_CTX_new: { args: [], returns: T.ptr },
+    EVP_CIPHER_CTX_free: { args: [T.ptr], returns: T.void },
+    EVP_CipherInit_ex: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.ptr, T.i32], returns: T.i32 },
+    EVP_CIPHER_CTX_ctrl: { args: [T.ptr, T.i32, T.i32, T.ptr], returns: T.i32 },
+    EVP_CipherUpdate: { args: [T.ptr, T.ptr, T.ptr, T.ptr, T.i32], returns: T.i32 },
+    EVP_CipherFinal_ex: { args: [T.ptr, T.ptr, T.ptr], returns: T.i32 },
+  } as const;
+  let last: unknown;
+  for (const name of CANDIDATES[process.platform] ?? []) {
+    try {
+      return dlopen(name, symbols).symbols as unknown as Libcrypto;
+    } catch (e) {
+      last = e;
+    }
+  }
+  throw new Error(`no libcrypto (${String(last)})`);
+}
+
+let lib!: Libcrypto;
+const outl = new Int32Array(1);
+const ivGenOut = new Uint8Array(1);
+const contexts = new FinalizationRegistry<Ptr>((ctx) => lib.EVP_CIPHER_CTX_free(ctx));
+
+function cipherOf(sslName: string): Ptr {
+  if (sslName === "aes-128-gcm") return lib.EVP_aes_128_gcm();
+  if (sslName === "aes-256-gcm") return lib.EVP_aes_256_gcm();
+  throw new Error("Invalid AES GCM cipher name");
+}
+
+/** One EVP context keyed for one direction, its IV counter run by OpenSSL. */
+class GcmContext {
+  protected ctx: Ptr;
+  constructor(sslName: string, key: Uint8Array, iv: Uint8Array, enc: 0 | 1) {
+    const ctx = lib.EVP_CIPHER_CTX_new();
+    if (!ctx) throw new Error("EVP_CIPHER_CTX_new failed");
+    this.ctx = ctx;
+    contexts.register(this, ctx, this);
+    const ok =
+      lib.EVP_CipherInit_ex(ctx, cipherOf(sslName), null, null, null, enc) === 1 &&
+      lib.EVP_CIPHER_CTX_ctrl(ctx, CTRL_AEAD_SET_IVLEN, iv.length, null) === 1 &&
+      lib.EVP_CipherInit_ex(ctx, null, null, key, iv, enc) === 1 &&
+      lib.EVP_CIPHER_CTX_ctrl(ctx, CTRL_GCM_SET_IV_FIXED, -1, iv) === 1;
+    if (!ok) {
+      this.free();
+      throw new Error("AES-GCM init failed");
+    }
+  }
+  /** Next IV, then the 4 length bytes as AAD. */
+  protected begin(aad: Uint8Array): void {
+    if (
+      lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_GCM_IV_GEN, 1, ivGenOut) !== 1 ||
+      lib.EVP_CipherUpdate(this.ctx, null, outl, aad, 4) !== 1
+    ) {
+      throw new Error("Error setting AAD");
+    }
+  }
+  protected crypt(data: Uint8Array): void {
+    if (
+      lib.EVP_CipherUpdate(this.ctx, data, outl, data, data.length) !== 1 ||
+      outl[0] !== data.length
+    ) {
+      throw new Error("Failed to completely process packet");
+    }
+  }
+  free(): void {
+    if (this.ctx) {
+      contexts.unregister(this);
+      lib.EVP_CIPHER_CTX_free(this.ctx);
+      this.ctx = 0;
+    }
+  }
+}
+
+/** `packet`: length(4) | padlen, payload, padding | room for the tag(16); encrypted in place. */
+export class AESGCMCipher extends GcmContext {
+  constructor(sslName: string, key: Uint8Array, iv: Uint8Array) {
+    super(sslName, key, iv, 1);
+  }
+  encrypt(packet: Uint8Array): void {
+    const end = packet.length - TAG_LEN;
+    this.begin(packet);
+    this.crypt(packet.subarray(4, end));
+    if (
+      lib.EVP_CipherFinal_ex(this.ctx, null, outl) !== 1 ||
+      lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_AEAD_GET_TAG, TAG_LEN, packet.subarray(end)) !== 1
+    ) {
+      throw new Error("Error generating authentication tag");
+    }
+  }
+}
+
+/** `packet`: padlen, payload, padding (no length, no tag); decrypted in place, then the tag checked. */
+export class AESGCMDecipher extends GcmContext {
+  private readonly lenBytes = new Uint8Array(4);
+  constructor(sslName: string, key: Uint8Array, iv: Uint8Array) {
+    super(sslName, key, iv, 0);
+  }
+  decrypt(packet: Uint8Array, length: number, tag: Uint8Array): void {
+    new DataView(this.lenBytes.buffer).setUint32(0, length);
+    this.begin(this.lenBytes);
+    this.crypt(packet);
+    if (
+      tag.length !== TAG_LEN ||
+      lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_AEAD_SET_TAG, TAG_LEN, tag) !== 1 ||
+      lib.EVP_CipherFinal_ex(this.ctx, null, outl) !== 1
+    ) {
+      throw new Error("Bad packet authentication tag");
+    }
+  }
+}
+
+/** Two packets through both classes must match node:crypto bit for bit, or ssh2 keeps its own path. */
+function selfTest(): void {
+  const key = new Uint8Array(16).map((_, i) => i + 1);
+  const iv = new Uint8Array(12).map((_, i) => 0xf0 + i);
+  const enc = new AESGCMCipher("aes-128-gcm", key, iv.slice());
+  const dec = new AESGCMDecipher("aes-128-gcm", key, iv.slice());
+  const nodeIv = Buffer.from(iv);
+  for (let n = 0; n < 2; n++) {
+    const plain = Buffer.alloc(4 + 32 + TAG_LEN, 0x41 + n);
+    plain.writeUInt32BE(32, 0);
+    const packet = Buffer.from(plain);
+    enc.encrypt(packet);
+    const ref = createCipheriv("aes-128-gcm", Buffer.from(key), nodeIv);
+    ref.setAAD(plain.subarray(0, 4));
+    const body = Buffer.concat([ref.update(plain.subarray(4, 36)), ref.final()]);
+    if (!body.equals(packet.subarray(4, 36)) || !ref.getAuthTag().equals(packet.subarray(36))) {
+      throw new Error("libcrypto AES-GCM disagrees with node:crypto");
+    }
+    dec.decrypt(packet.subarray(4, 36), 32, packet.subarray(36));
+    if (!packet.subarray(4, 36).equals(plain.subarray(4, 36))) throw new Error("decrypt mismatch");
+    nodeIv.writeUInt32BE((nodeIv.readUInt32BE(8) + 1) >>> 0, 8);
+  }
+  enc.free();
+  dec.free();
+}
+/** Why the accelerated path is off ("" when it is on). */
+export const unavailable: string = (() => {
+  try {
+    lib = openLibcrypto();
+    selfTest();
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+
+// ssh2's side: its AES-GCM packet classes, add-on flavour (lib/protocol/crypto.js,
+// AESGCMCipherBinding / AESGCMDecipherBinding), over the contexts above.
+
+const MAX_PACKET_SIZE = 35000; // ssh2's own limit
+type OnWrite = (packet: Buffer) => void;
+type OnPayload = (payload: Buffer) => unknown;
+
+/** What ssh2's JavaScript AES-GCM cipher carries when it is installed (nothing encrypted yet). */
+interface JsCipher {
+  outSeqno: number;
+  _onWrite: OnWrite;
+  _encSSLName: string;
+  _encKey: Buffer;
+  _encIV: Buffer;
+}
+interface JsDecipher {
+  inSeqno: number;
+  _onPayload: OnPayload;
+  _decipherSSLName: string;
+  _decipherKey: Buffer;
+  _decipherIV: Buffer;
+}
+
+const GCM = /^aes-(128|256)-gcm$/;
+
+export class GcmPacketCipher {
+  outSeqno: number;
+  _onWrite: OnWrite;
+  private readonly gcm: AESGCMCipher;
+  private dead = false;
+  constructor(js: JsCipher) {
+    this.outSeqno = js.outSeqno;
+    this._onWrite = js._onWrite;
+    this.gcm = new AESGCMCipher(js._encSSLName, js._encKey, js._encIV);
+  }
+  free(): void {
+    this.dead = true;
+    // After ssh2's last call: the NEWKEYS being handled may still be on the stack.
+    setImmediate(() => this.gcm.free());
+  }
+  allocPacket(payloadLen: number): Buffer {
+    let pktLen = 4 + 1 + payloadLen;
+    let padLen = 16 - ((pktLen - 4) & 15);
+    if (padLen < 4) padLen += 16;
+    pktLen += padLen;
+    const packet = Buffer.allocUnsafe(pktLen + TAG_LEN);
+    packet.writeUInt32BE(pktLen - 4, 0);
+    packet[4] = padLen;
+    randomFillSync(packet, 5 + payloadLen, padLen);
+    return packet;
+  }
+  encrypt(packet: Buffer): void {
+    if (this.dead) return;
+    this.gcm.encrypt(packet);
+    this._onWrite(packet);
+    this.outSeqno = (this.outSeqno + 1) >>> 0;
+  }
+}
+
+export class GcmPacketDecipher {
+  inSeqno: number;
+  _onPayload: OnPayload;
+  private readonly gcm: AESGCMDecipher;
+  private len = 0;
+  private lenBytes = 0;
+  private packet: Uint8Array | null = null;
+  private pktLen = 0;
+  private readonly tag = Buffer.allocUnsafe(TAG_LEN);
+  private tagPos = 0;
+  private dead = false;
+  constructor(js: JsDecipher) {
+    this.inSeqno = js.inSeqno;
+    this._onPayload = js._onPayload;
+    this.gcm = new AESGCMDecipher(js._decipherSSLName, js._decipherKey, js._decipherIV);
+  }
+  free(): void {
+    this.dead = true;
+    setImmediate(() => this.gcm.free());
+  }
+  /** ssh2's contract: consume data[p..dataLen); a number returned stops early at that offset. */
+  decrypt(data: Buffer, p: number, dataLen: number): number | undefined {
+    if (this.dead) throw new Error("decipher used after free");
+    while (p < dataLen) {
+      if (this.lenBytes < 4) {
+        let nb = Math.min(4 - this.lenBytes, dataLen - p);
+        this.lenBytes += nb;
+        while (nb--) this.len = (this.len << 8) + data[p++]!;
+        if (this.lenBytes < 4) return;
+        if (this.len + 20 > MAX_PACKET_SIZE || this.len < 16 || (this.len & 15) !== 0) {
+          throw new Error(`Bad packet length: ${this.len}`);
+        }
+      }
+      if (this.pktLen < this.len) {
+        if (p >= dataLen) return;
+        const nb = Math.min(this.len - this.pktLen, dataLen - p);
+        const encrypted =
+          p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
+        if (nb === this.len) {
+          this.packet = encrypted; // the whole packet is in this chunk: decrypt it where it lies
+        } else {
+          this.packet ??= Buffer.allocUnsafe(this.len);
+          this.packet.set(encrypted, this.pktLen);
+        }
+        p += nb;
+        this.pktLen += nb;
+        if (this.pktLen < this.len || p >= dataLen) return;
+      }
+      {
+        const nb = Math.min(TAG_LEN - this.tagPos, dataLen - p);
+        this.tag.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this.tagPos);
+        p += nb;
+        this.tagPos += nb;
+        if (this.tagPos < TAG_LEN) return;
+      }
+      const packet = this.packet!;
+      this.gcm.decrypt(packet, this.len, this.tag);
+      const padLen = packet[0]!;
+      if (padLen + 1 > packet.length) throw new Error("Bad padding length");
+      const payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - padLen - 1);
+      this.inSeqno = (this.inSeqno + 1) >>> 0;
+      this.len = 0;
+      this.lenBytes = 0;
+      this.packet = null;
+      this.pktLen = 0;
+      this.tagPos = 0;
+      const ret = this._onPayload(payload);
+      if (ret !== undefined) return ret === false ? p : (ret as number);
+    }
+  }
+}
+
+function isJsCipher(v: unknown): v is JsCipher {
+  const c = v as Partial<JsCipher> | undefined;
+  return typeof c?._encSSLName === "string" && GCM.test(c._encSSLName) && !!c._encKey && !!c._encIV;
+}
+function isJsDecipher(v: unknown): v is JsDecipher {
+  const d = v as Partial<JsDecipher> | undefined;
+  return (
+    typeof d?._decipherSSLName === "string" &&
+    GCM.test(d._decipherSSLName) &&
+    !!d._decipherKey &&
+    !!d._decipherIV
+  );
+}
+
+/**
+ * Call right after `client.connect()` (ssh2 creates its protocol object
+ * there, before any key exchange). Returns false when the accelerated path is
+ * unavailable (see `unavailable`).
+ */
+export function accelerate(client: object): boolean {
+  const proto = (client as { _protocol?: Record<string, unknown> })._protocol;
+  if (unavailable || !proto) return false;
+  let cipher = proto._cipher;
+  let decipher = proto._decipher;
+  Object.defineProperty(proto, "_cipher", {
+    configurable: true,
+    enumerable: true,
+    get: () => cipher,
+    set: (v: unknown) => {
+      cipher = isJsCipher(v) ? new GcmPacketCipher(v) : v;
+    },
+  });
+  Object.defineProperty(proto, "_decipher", {
+    configurable: true,
+    enumerable: true,
+    get: () => decipher,
+    set: (v: unknown) => {
+      decipher = isJsDecipher(v) ? new GcmPacketDecipher(v) : v;
+    },
+  });
+  return true;
+}
