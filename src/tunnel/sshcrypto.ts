@@ -204,16 +204,25 @@ function selfTest(): void {
   enc.free();
   dec.free();
 }
-/** Why the accelerated path is off ("" when it is on). */
-export const unavailable: string = (() => {
-  try {
-    lib = openLibcrypto();
-    selfTest();
-    return "";
-  } catch (e) {
-    return (e as Error).message;
+let why: string | undefined;
+/**
+ * Why the accelerated path is off ("" when it is on). The first call loads
+ * libcrypto and runs the self-test (~6 ms: bun:ffi's stubs, OpenSSL's
+ * provider), which is why accelerate() does it while the server prepares its
+ * banner rather than at import.
+ */
+export function unavailable(): string {
+  if (why === undefined) {
+    try {
+      lib = openLibcrypto();
+      selfTest();
+      why = "";
+    } catch (e) {
+      why = (e as Error).message;
+    }
   }
-})();
+  return why;
+}
 
 // ssh2's side: its AES-GCM packet classes, add-on flavour (lib/protocol/crypto.js,
 // AESGCMCipherBinding / AESGCMDecipherBinding), over the contexts above.
@@ -367,7 +376,7 @@ function isJsDecipher(v: unknown): v is JsDecipher {
  */
 export function accelerate(client: object): boolean {
   const proto = (client as { _protocol?: Record<string, unknown> })._protocol;
-  if (unavailable || !proto) return false;
+  if (!proto || unavailable()) return false;
   let cipher = proto._cipher;
   let decipher = proto._decipher;
   Object.defineProperty(proto, "_cipher", {
