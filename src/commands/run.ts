@@ -29,6 +29,8 @@ export async function openNamed(
 ): Promise<{ plan: TunnelPlan; handle: TunnelHandle }> {
   const { loadPlan } = await import("../tunnel/load.ts");
   const plan = await loadPlan(ctx, name, { ...opts, options: effectiveOptions(opts) });
+  // TCP to the first hop is under way while the SSH code loads (src/tunnel/tcp.ts).
+  (await import("../tunnel/tcp.ts")).preconnect(plan.hops[0]!);
   const { openTunnel } = await import("../tunnel/engine.ts");
   const { passphraseAsker, hostKeyAsker } = await import("../ui/ask.ts");
   const ask = hostKeyAsker(ctx);

@@ -3,16 +3,15 @@
  * exchange, then public-key auth. Errors come out as FwdErrors that say which
  * layer failed.
  */
-import { connect as netConnect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { FwdError, messageOf } from "../errors.ts";
+import { FwdError } from "../errors.ts";
 import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
 import { ackDuringSetup } from "./quickack.ts";
 import { Client } from "./ssh2.ts";
 import { accelerate } from "./sshcrypto.ts";
-import { tuneTransport } from "./transport.ts";
+import { tcpConnect } from "./tcp.ts";
 
 /** ssh2's defaults minus what this runtime lacks (ssh2 already drops chacha20 where unsupported). */
 export const DEFAULT_HOST_KEY_ALGOS = [
@@ -51,61 +50,6 @@ export function hopVerifier(
     name,
     ...(ask ? { ask } : {}),
   });
-}
-
-function tcpConnect(hop: HopPlan): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = netConnect({ host: hop.host, port: hop.port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(
-        new FwdError(
-          "timeout",
-          `timed out connecting to ${hop.host}:${hop.port} after ${hop.connectTimeoutMs / 1000}s`,
-          "is the host reachable from here (VPN, firewall)? ConnectTimeout sets the limit",
-        ),
-      );
-    }, hop.connectTimeoutMs);
-    sock.once("connect", () => {
-      clearTimeout(timer);
-      sock.setNoDelay(true);
-      // One send per tick instead of ~3 per SSH packet, garbage reclaimed as bytes flow (issue 12; see transport.ts).
-      resolve(tuneTransport(sock));
-    });
-    sock.once("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      reject(socketError(hop, e));
-    });
-  });
-}
-
-function socketError(hop: HopPlan, e: NodeJS.ErrnoException): FwdError {
-  const where = `${hop.host}:${hop.port}`;
-  switch (e.code) {
-    case "ENOTFOUND":
-    case "EAI_AGAIN":
-    case "EAI_NONAME":
-      return new FwdError(
-        "dns",
-        `cannot resolve ${hop.host}`,
-        "check HostName in your ssh_config and your DNS",
-      );
-    case "ECONNREFUSED":
-      return new FwdError(
-        "connect",
-        `connection refused by ${where}`,
-        "is sshd running there, on this Port?",
-      );
-    case "EHOSTUNREACH":
-    case "ENETUNREACH":
-      return new FwdError("connect", `no route to ${where}`, "check your network / VPN");
-    default:
-      return new FwdError(
-        "connect",
-        `cannot connect to ${where}: ${messageOf(e)}`,
-        "check HostName and Port",
-      );
-  }
 }
 
 /** Opens a channel to the next hop through the previous one (ProxyJump). */
