@@ -20,6 +20,19 @@ export function effectiveOptions(opts: RunOptions): string[] {
   return [...(opts.acceptNew ? ["StrictHostKeyChecking=accept-new"] : []), ...opts.options];
 }
 
+type Say = Record<"debug" | "info" | "success" | "warn", (line: string) => void>;
+
+/** What a quiet run prints: warnings (errors are thrown), consola loaded for the first. */
+function warningsOnly(load: () => Promise<ConsolaInstance>): Say {
+  const none = () => {};
+  return {
+    debug: none,
+    info: none,
+    success: none,
+    warn: (l) => void load().then((c) => c.warn(l)),
+  };
+}
+
 /** Loads the plan and opens the tunnel: the one path shared by foreground, background and demo. */
 export async function openNamed(
   ctx: Ctx,
@@ -72,8 +85,9 @@ export async function runCommand(ctx: Ctx, name: string, opts: RunOptions): Prom
 }
 
 async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<number> {
-  // consola takes ~5 ms to load: it comes after the connection is up (setup
-  // latency, issue 12); `-v` lines from the connect wait for it, in order.
+  // consola takes ~5 ms and a few MiB to load (issue 12): it comes after the
+  // connection is up, `-v` lines from the connect waiting for it in order, and
+  // a quiet run (-q: warnings and errors only) loads it for its first warning.
   let early: string[] | undefined = [];
   let log: ConsolaInstance | undefined;
   const getLogger = async () => {
@@ -85,7 +99,7 @@ async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<
   const opening = openNamed(ctx, name, opts, (l) => (log ? log.debug(l) : early?.push(l)));
   await opening.catch(async () => void (await getLogger()));
   const { plan, handle } = await opening;
-  const logger = await getLogger();
+  const logger: Say = ctx.quiet ? warningsOnly(getLogger) : await getLogger();
   handle.onLog((l) => {
     if (/lost|reconnect|up again|clock|refused|failed|could not/.test(l)) logger.info(l);
   });
