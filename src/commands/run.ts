@@ -55,6 +55,8 @@ export async function openNamed(
     ...(askPassphrase ? { askPassphrase } : {}),
   };
   const handle = await openTunnel(plan, deps);
+  // The binary starts with JIT tier-up held back (scripts/build.ts): the data path gets the normal policy.
+  (globalThis as { Bun?: typeof Bun }).Bun?.unsafe.setJITPolicy?.(1);
   return { plan, handle };
 }
 
