@@ -23,15 +23,17 @@
  * output, packet build). Left to itself, Bun's GC lets ~80 MiB of them pile up
  * during a bulk transfer, and the allocator hands the freed pages back to the
  * kernel, so they are faulted in again (page faults were the largest single
- * cost in `perf`). An eden collection every 4 MiB through the tunnel keeps the
+ * cost in `perf`). An eden collection every 2 MiB through the tunnel keeps the
  * pile small and the pages reused: about half the page faults and peak RSS
- * ~40 MiB lower in a 3 x 100 MiB download, CPU per GiB no worse (measured
- * 2, 4, 8, 16 MiB: 2 raised the peak again; bench/README.md). Bun only;
- * elsewhere the runtime's own GC decides.
+ * ~40 MiB lower in a 3 x 100 MiB download. 2 MiB since decryption moved in
+ * place (sshcrypto.ts): 4 paired bench runs against 4 MiB gave a VmHWM of
+ * 93-96 MiB against 97-104 after bulk and 32-connection wrk, throughput and
+ * CPU within noise (bench/README.md). Bun only; elsewhere the runtime's own
+ * GC decides.
  */
 import type { Socket } from "node:net";
 
-const RECLAIM_EVERY = 4 * 2 ** 20;
+const RECLAIM_EVERY = 2 * 2 ** 20;
 const bunGc = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
 
 /** The SSH transport as fwd uses it: coalesced writes, garbage reclaimed as bytes flow. */
