@@ -282,3 +282,41 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   };
   return sshd;
 }
+
+export interface ClientConfigOptions {
+  /** IdentityFile for root (IdentitiesOnly yes). */
+  identity: string;
+  /** More lines for the Host block (indented here). */
+  lines?: readonly string[];
+  /** Host name; forward1 by default. */
+  name?: string;
+  /** Pre-fill the config's own known_hosts with sshd's key (default true). */
+  known?: boolean;
+}
+
+/**
+ * Writes a client ssh_config into `dir` with one Host for `sshd` (root, the
+ * given identity, a known_hosts of its own) and returns its path; each call
+ * gets fresh file names.
+ */
+export function writeClientConfig(sshd: Sshd, dir: string, o: ClientConfigOptions): string {
+  const id = Math.random().toString(36).slice(2);
+  const kh = join(dir, `known_hosts_${id}`);
+  writeFileSync(kh, o.known === false ? "" : `${sshd.knownHostsLine()}\n`);
+  const file = join(dir, `config_${id}`);
+  writeFileSync(
+    file,
+    [
+      `Host ${o.name ?? "forward1"}`,
+      "  HostName 127.0.0.1",
+      `  Port ${sshd.port}`,
+      "  User root",
+      `  IdentityFile ${o.identity}`,
+      "  IdentitiesOnly yes",
+      `  UserKnownHostsFile ${kh}`,
+      ...(o.lines ?? []).map((l) => `  ${l}`),
+      "",
+    ].join("\n"),
+  );
+  return file;
+}

@@ -13,7 +13,7 @@ import { type FwdMode, hasBinary, runFwd, spawnFwd } from "../helpers/fwd.ts";
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
 import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
 import { killTree } from "../helpers/procs.ts";
-import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
+import { canRunSshd, type Sshd, startSshd, writeClientConfig } from "../helpers/sshd.ts";
 import { startHttpTarget, TARGET_BODY, type Target } from "../helpers/targets.ts";
 
 const modes: FwdMode[] = hasBinary ? ["source", "binary"] : ["source"];
@@ -56,26 +56,11 @@ afterAll(async () => {
   home.cleanup();
 });
 
-function config(port: number): string {
-  const kh = join(home.dir, "known_hosts");
-  writeFileSync(kh, `${sshd.knownHostsLine()}\n`);
-  const file = join(home.dir, "config");
-  writeFileSync(
-    file,
-    [
-      "Host forward1",
-      "  HostName 127.0.0.1",
-      `  Port ${sshd.port}`,
-      "  User root",
-      "  IdentityFile ~/.ssh/agent_only.pub",
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${kh}`,
-      `  LocalForward 127.0.0.1:${port} localhost:${web.port}`,
-      "",
-    ].join("\n"),
-  );
-  return file;
-}
+const config = (port: number) =>
+  writeClientConfig(sshd, home.dir, {
+    identity: "~/.ssh/agent_only.pub",
+    lines: [`LocalForward 127.0.0.1:${port} localhost:${web.port}`],
+  });
 
 describe.skipIf(!canRunSshd).each(modes)("fwd run (%s): IdentityFile is a .pub", (mode) => {
   test("the agent holds its private key: authenticated through the agent", async () => {

@@ -21,7 +21,13 @@ import { type FwdMode, type FwdProcess, hasBinary, runFwd, spawnFwd } from "../h
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
 import { freePort, portAccepts, waitFor } from "../helpers/ports.ts";
 import { isAlive, killTree } from "../helpers/procs.ts";
-import { canRunSshd, type Sshd, type SshdOptions, startSshd } from "../helpers/sshd.ts";
+import {
+  canRunSshd,
+  type Sshd,
+  type SshdOptions,
+  startSshd,
+  writeClientConfig,
+} from "../helpers/sshd.ts";
 import { startHttpTarget, TARGET_BODY, type Target } from "../helpers/targets.ts";
 
 const modes: FwdMode[] = hasBinary ? ["source", "binary"] : ["source"];
@@ -54,29 +60,11 @@ async function sshd(opts: SshdOptions = {}): Promise<Sshd> {
 
 /** A config with Host forward1 for `s`; short keepalive so a dead link is noticed fast. */
 function config(s: Sshd, lines: string[]): string {
-  const id = Math.random().toString(36).slice(2);
-  const kh = join(home.dir, `known_hosts_${id}`);
-  writeFileSync(kh, `${s.knownHostsLine()}\n`);
-  const file = join(home.dir, `config_${id}`);
-  writeFileSync(
-    file,
-    [
-      "Host forward1",
-      "  HostName 127.0.0.1",
-      `  Port ${s.port}`,
-      "  User root",
-      `  IdentityFile ${key.path}`,
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${kh}`,
-      "  StrictHostKeyChecking yes",
-      "  ServerAliveInterval 1",
-      "  ServerAliveCountMax 2",
-      "  ConnectTimeout 5",
-      ...lines.map((l) => `  ${l}`),
-      "",
-    ].join("\n"),
-  );
-  return file;
+  const keepalive = ["ServerAliveInterval 1", "ServerAliveCountMax 2", "ConnectTimeout 5"];
+  return writeClientConfig(s, home.dir, {
+    identity: key.path,
+    lines: ["StrictHostKeyChecking yes", ...keepalive, ...lines],
+  });
 }
 
 /** A foreground `fwd run`, killed after the test; resolves once `port` listens and the link is up. */

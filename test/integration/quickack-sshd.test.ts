@@ -5,12 +5,10 @@
  * works), and stops once setup is over (steady traffic is untouched).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { type FwdMode, hasBinary, spawnFwd } from "../helpers/fwd.ts";
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
 import { freePort, waitFor } from "../helpers/ports.ts";
-import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
+import { canRunSshd, type Sshd, startSshd, writeClientConfig } from "../helpers/sshd.ts";
 import { startHttpTarget, TARGET_BODY, type Target } from "../helpers/targets.ts";
 
 const modes: FwdMode[] = hasBinary ? ["source", "binary"] : ["source"];
@@ -35,26 +33,11 @@ afterAll(async () => {
   home.cleanup();
 });
 
-function config(port: number): string {
-  const kh = join(home.dir, `known_hosts_${port}`);
-  writeFileSync(kh, `${sshd.knownHostsLine()}\n`);
-  const file = join(home.dir, `config_${port}`);
-  writeFileSync(
-    file,
-    [
-      "Host forward1",
-      "  HostName 127.0.0.1",
-      `  Port ${sshd.port}`,
-      "  User root",
-      `  IdentityFile ${key.path}`,
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${kh}`,
-      `  LocalForward ${port} localhost:${web.port}`,
-      "",
-    ].join("\n"),
-  );
-  return file;
-}
+const config = (port: number) =>
+  writeClientConfig(sshd, home.dir, {
+    identity: key.path,
+    lines: [`LocalForward ${port} localhost:${web.port}`],
+  });
 
 const ignores = (from: number) => sshd.log().slice(from).match(IGNORE)?.length ?? 0;
 

@@ -12,7 +12,7 @@ import { type FwdMode, type FwdProcess, hasBinary, runFwd, spawnFwd } from "../h
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
 import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
 import { killTree } from "../helpers/procs.ts";
-import { canRunSshd, type Sshd, startSshd } from "../helpers/sshd.ts";
+import { canRunSshd, type Sshd, startSshd, writeClientConfig } from "../helpers/sshd.ts";
 import { startEchoTarget, startHttpTarget, TARGET_BODY, type Target } from "../helpers/targets.ts";
 
 const modes: FwdMode[] = hasBinary ? ["source", "binary"] : ["source"];
@@ -42,24 +42,7 @@ afterAll(async () => {
 
 /** A config with one Host; known_hosts pre-filled unless told otherwise. */
 function config(lines: string[], opts: { known?: boolean; name?: string } = {}): string {
-  const kh = join(home.dir, `known_hosts_${Math.random().toString(36).slice(2)}`);
-  writeFileSync(kh, opts.known === false ? "" : `${sshd.knownHostsLine()}\n`);
-  const file = join(home.dir, `config_${Math.random().toString(36).slice(2)}`);
-  writeFileSync(
-    file,
-    [
-      `Host ${opts.name ?? "forward1"}`,
-      "  HostName 127.0.0.1",
-      `  Port ${sshd.port}`,
-      "  User root",
-      `  IdentityFile ${key.path}`,
-      "  IdentitiesOnly yes",
-      `  UserKnownHostsFile ${kh}`,
-      ...lines.map((l) => `  ${l}`),
-      "",
-    ].join("\n"),
-  );
-  return file;
+  return writeClientConfig(sshd, home.dir, { identity: key.path, lines, ...opts });
 }
 
 function started(p: FwdProcess, port: number): Promise<void> {
