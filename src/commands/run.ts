@@ -98,7 +98,11 @@ async function runForeground(ctx: Ctx, name: string, opts: RunOptions): Promise<
     early = undefined;
     return log;
   };
-  const opening = openNamed(ctx, name, opts, (l) => (log ? log.debug(l) : early?.push(l)));
+  // Debug lines only ever print with -v (never with -q): a quiet run keeps none.
+  const opening = openNamed(ctx, name, opts, (l) => {
+    if (log) log.debug(l);
+    else if (!ctx.quiet) early?.push(l);
+  });
   await opening.catch(async () => void (await getLogger()));
   const { plan, handle } = await opening;
   const logger: Say = ctx.quiet ? warningsOnly(getLogger) : await getLogger();

@@ -119,6 +119,36 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     expect(await new Response(curl.stdout).text()).toBe(TARGET_BODY);
   });
 
+  test("-q prints nothing while serving; -v prints the connect steps before the forward lines", async () => {
+    const qport = await freePort();
+    const q = spawnFwd(
+      ["run", "-q", "-F", config([`LocalForward ${qport} localhost:${web.port}`]), "forward1"],
+      {
+        env: env(),
+        mode,
+      },
+    );
+    cleanups.push(() => q.kill());
+    await waitFor(() => portOpen(qport), { timeoutMs: 20_000, what: "quiet forward" });
+    expect(await get(qport)).toBe(TARGET_BODY);
+    expect(q.stderr()).toBe("");
+
+    const vport = await freePort();
+    const v = spawnFwd(
+      ["run", "-v", "-F", config([`LocalForward ${vport} localhost:${web.port}`]), "forward1"],
+      {
+        env: env(),
+        mode,
+      },
+    );
+    await started(v, vport);
+    const out = v.stderr();
+    const connecting = out.indexOf("connecting to root@127.0.0.1");
+    const forward = out.indexOf(`127.0.0.1:${vport} → localhost:${web.port}`);
+    expect(connecting).toBeGreaterThanOrEqual(0);
+    expect(forward).toBeGreaterThan(connecting);
+  });
+
   test("-R: a port on the bastion reaches a service on this side", async () => {
     const echo = await startEchoTarget();
     cleanups.push(() => echo.close());
