@@ -162,11 +162,12 @@ export class AESGCMCipher extends GcmContext {
 /** `packet`: padlen, payload, padding (no length, no tag); decrypted in place, then the tag checked. */
 export class AESGCMDecipher extends GcmContext {
   private readonly lenBytes = new Uint8Array(4);
+  private readonly lenView = new DataView(this.lenBytes.buffer);
   constructor(sslName: string, key: Uint8Array, iv: Uint8Array) {
     super(sslName, key, iv, 0);
   }
   decrypt(packet: Uint8Array, length: number, tag: Uint8Array): void {
-    new DataView(this.lenBytes.buffer).setUint32(0, length);
+    this.lenView.setUint32(0, length);
     this.begin(this.lenBytes);
     this.crypt(packet);
     if (
