@@ -33,11 +33,8 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
   sock.on("data", (b: Buffer) => {
     stats.bytesOut += b.length;
   });
-  ch.on("data", (b: Buffer) => {
-    stats.bytesIn += b.length;
-  });
   sock.pipe(ch);
-  ch.pipe(sock);
+  deliver(ch, sock, stats);
   let closed = false;
   const done = () => {
     if (closed) return;
@@ -59,6 +56,53 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
     sock.once("finish", done);
     sock.end();
   });
+}
+
+/** The parts of ssh2's Channel that its CHANNEL_DATA handler drives. */
+interface ChannelInternals {
+  push(chunk: Buffer | null): boolean;
+  _read(size: number): void;
+}
+
+/**
+ * Channel → local socket, without the channel's Readable in between (issue 12:
+ * ~7 % less CPU per GiB than ch.pipe(sock)). ssh2 hands every CHANNEL_DATA
+ * payload to channel.push(); here that writes it to the socket at once. A
+ * false return is ssh2's own backpressure signal: it then holds back the
+ * window adjust until _read() is called, which the socket's "drain" does, so
+ * the SSH window (2 MiB) still bounds what fwd holds for a local reader that
+ * is slower than the server. EOF still goes through the Readable
+ * (push(null)), so "end" and "close" keep ssh2's order.
+ */
+function deliver(ch: ClientChannel, sock: Socket, stats: ForwardStatus): void {
+  const c = ch as unknown as ChannelInternals;
+  // Whatever arrived with the open confirmation is in the Readable's buffer: it
+  // goes first (read() may return it one chunk at a time).
+  for (;;) {
+    const early = ch.read() as Buffer | null;
+    if (early === null) break;
+    stats.bytesIn += early.length;
+    sock.write(early);
+  }
+  const push = c.push;
+  let waiting = false;
+  const drained = () => {
+    waiting = false;
+    c._read(0);
+  };
+  c.push = function (this: ChannelInternals, chunk: Buffer | null): boolean {
+    if (chunk === null) return push.call(this, chunk);
+    if (sock.destroyed) return false; // closing: no window adjust, nothing kept
+    stats.bytesIn += chunk.length;
+    if (sock.write(chunk)) return true;
+    if (!waiting) {
+      waiting = true;
+      sock.once("drain", drained);
+    }
+    return false;
+  };
+  ch.on("end", () => sock.end());
+  ch.resume();
 }
 
 export const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);

@@ -12,8 +12,13 @@ import { join } from "node:path";
 import { type Connection, type ParsedKey, Server, utils } from "ssh2";
 import { generateKey } from "../../src/demo/bastion.ts";
 
-/** What the bastion does with a direct-tcpip (ssh -L) channel request. */
-export type ChannelMode = "forward" | "refuse" | "stall";
+/**
+ * What the bastion does with a direct-tcpip (ssh -L) channel request. "greet":
+ * accept and, in the same tick, send GREETING and EOF (the confirmation and the
+ * first data reach the client in one read, as a target that speaks first can).
+ */
+export type ChannelMode = "forward" | "refuse" | "stall" | "greet";
+export const GREETING = ["SSH-2.0-first\r\n", "second ", "third\n"];
 
 export interface Ssh2Bastion {
   host: string;
@@ -83,6 +88,11 @@ export async function startSsh2Bastion(opts: Ssh2BastionOptions = {}): Promise<S
         bastion.requested.push(`${info.destIP}:${info.destPort}`);
         if (bastion.channels === "refuse") return reject();
         if (bastion.channels === "stall") return; // never answered
+        if (bastion.channels === "greet") {
+          const ch = accept();
+          for (const g of GREETING) ch.write(g);
+          return void ch.end();
+        }
         const sock = connect({
           host: opts.hosts?.[info.destIP] ?? info.destIP,
           port: info.destPort,

@@ -8,6 +8,7 @@ import { DEMO_BODY, startHttpTarget } from "../../src/demo/target.ts";
 import type { ForwardSpec } from "../../src/sshconfig/forward.ts";
 import { openTunnel, type TunnelHandle } from "../../src/tunnel/engine.ts";
 import type { HopPlan, TunnelPlan } from "../../src/tunnel/plan.ts";
+import { GREETING, startSsh2Bastion } from "../helpers/ssh2-bastion.ts";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -111,6 +112,37 @@ describe("engine against an in-process bastion", () => {
       port,
       description: `127.0.0.1:${port} → target-host:${w.targetPort}`,
     });
+  });
+
+  test("data that arrives with the channel's open confirmation reaches the client first, whole", async () => {
+    const w = await world();
+    const b = await startSsh2Bastion();
+    cleanups.push(b.close);
+    b.channels = "greet";
+    const kh = join(w.dir, "known_hosts_ssh2");
+    writeFileSync(kh, `${b.knownHostsLine()}\n`);
+    const hop: HopPlan = {
+      ...w.hop,
+      port: b.port,
+      user: b.user,
+      identityFiles: [b.identity.path],
+      hostKey: { ...w.hop.hostKey, userFiles: [kh] },
+    };
+    const port = await freePort();
+    const h = await open(
+      plan(hop, [
+        { kind: "local", listen: { bind: undefined, port }, connect: { host: "x", port: 1 } },
+      ]),
+    );
+    for (let i = 0; i < 3; i++) {
+      const sock = connect(port, "127.0.0.1");
+      const got: Buffer[] = [];
+      sock.on("data", (d: Buffer) => got.push(d));
+      await new Promise((r) => sock.once("end", r));
+      sock.destroy();
+      expect(Buffer.concat(got).toString()).toBe(GREETING.join(""));
+    }
+    expect(h.status().forwards[0]!.bytesIn).toBe(3 * GREETING.join("").length);
   });
 
   test("a SOCKS5 forward connects by name through the bastion", async () => {

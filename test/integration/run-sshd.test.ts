@@ -5,6 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
@@ -117,6 +118,74 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
       `http://localhost:${web.port}/`,
     ]);
     expect(await new Response(curl.stdout).text()).toBe(TARGET_BODY);
+  });
+
+  test("a local reader that stops reading holds the server back (the SSH window); every byte arrives in order", async () => {
+    // The target writes 64 MiB as fast as its socket takes them; handed counts what the
+    // kernel accepted. While the client reads nothing, only buffers along the path
+    // (kernel socket buffers, sshd's channel buffer, the 2 MiB window) can fill: if
+    // fwd kept reading without bound, the target would hand over all 64 MiB.
+    const MiB = 2 ** 20;
+    const chunks = 64;
+    const chunk = (i: number) => Buffer.alloc(MiB, (i * 37) % 251);
+    const want = createHash("sha256");
+    for (let i = 0; i < chunks; i++) want.update(chunk(i));
+    // Counted for the newest connection only (started() probes the port once).
+    let handed = 0;
+    let conns = 0;
+    const source = createServer((c) => {
+      c.on("error", () => {});
+      const id = ++conns;
+      handed = 0;
+      let i = 0;
+      const more = () => {
+        while (i < chunks) {
+          const ok = c.write(chunk(i++), () => {
+            if (id === conns) handed += MiB;
+          });
+          if (!ok) return void c.once("drain", more);
+        }
+        c.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => source.close(r)));
+    const port = await freePort();
+    const cfg = config([
+      `LocalForward ${port} 127.0.0.1:${(source.address() as { port: number }).port}`,
+    ]);
+    const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode });
+    await started(p, port);
+
+    const c = connect(port, "127.0.0.1");
+    c.pause();
+    cleanups.push(() => c.destroy());
+    await waitFor(() => handed > 0, { what: "the target writing" });
+    let last = -1;
+    await waitFor(
+      async () => {
+        const before = handed;
+        await Bun.sleep(300);
+        const still = handed === before && handed === last;
+        last = handed;
+        return still;
+      },
+      { timeoutMs: 15_000, what: "the target held back" },
+    );
+    expect(handed).toBeLessThan(48 * MiB);
+
+    const got = createHash("sha256");
+    let n = 0;
+    const done = new Promise<void>((r) => c.on("end", r));
+    c.on("data", (b: Buffer) => {
+      n += b.length;
+      got.update(b);
+    });
+    c.resume();
+    await done;
+    expect(n).toBe(chunks * MiB);
+    expect(got.digest("hex")).toBe(want.digest("hex"));
   });
 
   test("-q prints nothing while serving; -v prints the connect steps before the forward lines", async () => {
