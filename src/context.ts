@@ -12,6 +12,8 @@ export interface Ctx {
   interactive: boolean;
   /** -F: ssh_config file given by the user (undefined: ~/.ssh/config + system). */
   configFile: string | undefined;
+  /** How to name configFile in messages (init checks a temp copy of the file it will write). */
+  configShownAs?: string;
   json: boolean;
   quiet: boolean;
   verbose: boolean;

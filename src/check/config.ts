@@ -32,8 +32,10 @@ function identities(hop: HopPlan): string[] {
 
 export async function checkConfig(ctx: Ctx, name: string): Promise<ConfigResult> {
   let plan: TunnelPlan | undefined;
-  const show = (p: string) =>
-    p.startsWith(`${ctx.paths.home}/`) ? `~${p.slice(ctx.paths.home.length)}` : p;
+  const show = (file: string) => {
+    const p = file === ctx.configFile && ctx.configShownAs ? ctx.configShownAs : file;
+    return p.startsWith(`${ctx.paths.home}/`) ? `~${p.slice(ctx.paths.home.length)}` : p;
+  };
   const finding = await timed(async () => {
     try {
       const resolved = await resolveName(ctx, name, []);

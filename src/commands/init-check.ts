@@ -1,7 +1,8 @@
 /**
  * Integration points with `fwd check` (src/commands/check.ts, src/check/):
  * the new config goes to a private temp file and is checked exactly as
- * `fwd -F TEMP check NAME` would check it. Reports go to stderr.
+ * `fwd -F TEMP check NAME` would check it, and reported under the path it
+ * will be written to (`shownAs`). Reports go to stderr.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,11 +22,16 @@ async function withTempConfig<T>(config: Buffer, f: (file: string) => Promise<T>
 }
 
 /** Every layer of the route (`fwd check`); true when all pass. */
-export async function checkRoute(ctx: Ctx, values: InitValues, config: Buffer): Promise<boolean> {
+export async function checkRoute(
+  ctx: Ctx,
+  values: InitValues,
+  config: Buffer,
+  shownAs: string,
+): Promise<boolean> {
   const { checkCommand } = await import("./check.ts");
   return withTempConfig(config, async (file) => {
     // The check's report goes where init's messages go; stdout stays for --print.
-    const c = { ...ctx, configFile: file, stdout: ctx.stderr, json: false };
+    const c = { ...ctx, configFile: file, configShownAs: shownAs, stdout: ctx.stderr, json: false };
     return (await checkCommand(c, values.name)) === 0;
   });
 }
@@ -34,14 +40,19 @@ export async function checkRoute(ctx: Ctx, values: InitValues, config: Buffer): 
  * The bastion alone: DNS, TCP, SSH, host key (asking on first contact) and
  * login, before any target is known. The forwards of `values` are ignored.
  */
-export async function checkBastion(ctx: Ctx, values: InitValues, config: Buffer): Promise<boolean> {
+export async function checkBastion(
+  ctx: Ctx,
+  values: InitValues,
+  config: Buffer,
+  shownAs: string,
+): Promise<boolean> {
   const { checkConfig } = await import("../check/config.ts");
   const { checkRoute: layers } = await import("../check/route.ts");
   const { exitCodeOf } = await import("../check/finding.ts");
   const { renderFinding } = await import("../check/render.ts");
   const { hostKeyAsker, passphraseAsker } = await import("../ui/ask.ts");
   return withTempConfig(config, async (file) => {
-    const c = { ...ctx, configFile: file };
+    const c = { ...ctx, configFile: file, configShownAs: shownAs };
     const cfg = await checkConfig(c, values.name);
     if (!cfg.plan) {
       ctx.stderr.write(renderFinding(cfg.finding));

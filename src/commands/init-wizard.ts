@@ -204,14 +204,14 @@ export async function askMissing(
   }));
   const check = async (
     draft: InitFlags,
-    run: (c: Ctx, v: InitValues, config: Buffer) => Promise<boolean>,
+    run: (c: Ctx, v: InitValues, config: Buffer, shownAs: string) => Promise<boolean>,
     busy: string,
   ): Promise<boolean> => {
     try {
       const { values } = validateFlags({ ...draft, name: draft.name ?? "forward1" }, env);
       const before = readOrEmpty(realTarget(where.configPath));
       const config = upsertBlocks(before, renderBlocks(values), { force: true }).data;
-      return await spinning(ctx, busy, (c) => run(c, values, config));
+      return await spinning(ctx, busy, (c) => run(c, values, config, where.configPath));
     } catch (e) {
       if (!isFwdError(e) || e.code === "cancelled") throw e;
       prompter.info(e.message);

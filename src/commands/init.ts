@@ -67,7 +67,7 @@ export async function initCommand(
   if (!o.yes && !ctx.interactive && !ctx.quiet) {
     ctx.stderr.write(`Writing to ${configPath}:\n${renderSnippet(values)}`);
   }
-  if (o.check && !(await checkRoute(ctx, values, after))) {
+  if (o.check && !(await checkRoute(ctx, values, after, configPath))) {
     throw new FwdError(
       "runtime",
       `route check for ${values.name} failed; nothing written`,

@@ -125,6 +125,8 @@ test.skipIf(!canRunSshd || !hasTmux)(
       expect(final).toContain("SHA256:");
       expect(final).toContain(`localhost:${sshd.port}`);
       expect(final).toContain("fwd run forward1 -d");
+      // The check names the file being written, not the temp copy it checked.
+      expect(final).toMatch(/Host forward1 \(~\/\.ssh\/config:\d+\)/);
       writeFileSync(join(h.home, "screen.txt"), final);
       if (process.env.FWD_SAVE_SCREENS) {
         const sanitized = final

@@ -29,5 +29,8 @@ test("a route that fails the check writes nothing (exit 1) and shows the failing
   expect(err).toBeInstanceOf(FwdError);
   expect((err as FwdError).exitCode).toBe(1);
   expect(c.err()).toContain("refused");
+  // The config layer names the file being written (and its line), not the temp copy it checked.
+  expect(c.err()).toMatch(/Host forward1 \(~\/\.ssh\/config:\d+\)/);
+  expect(c.err()).not.toContain("fwd-init-");
   expect(existsSync(h.config)).toBe(false);
 });
