@@ -151,6 +151,28 @@ describe.each(modes)("fault 3 (%s): a server that never sends a banner", (mode) 
 });
 
 /** In-process bastion + web target, reached through a TCP relay the test can freeze. */
+/**
+ * Points the world's forward at `source` (listened on here, on loopback); its
+ * connections in `open` are destroyed with it after the test.
+ */
+async function forwardTo(
+  w: { plan: TunnelPlan },
+  source: Server,
+  open: Set<Socket>,
+): Promise<void> {
+  await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
+  cleanups.push(
+    () =>
+      new Promise((r) => {
+        for (const c of open) c.destroy();
+        source.close(r);
+      }),
+  );
+  const fwd = w.plan.forwards[0]!;
+  if (fwd.kind === "local")
+    fwd.connect = { host: "127.0.0.1", port: (source.address() as { port: number }).port };
+}
+
 async function stallWorld() {
   const web = await startHttpTarget();
   cleanups.push(() => web.close());
@@ -275,17 +297,7 @@ describe("the link stalls with its sockets open (in-process relay)", () => {
       };
       pump();
     });
-    await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          for (const c of open) c.destroy();
-          source.close(r);
-        }),
-    );
-    const fwd = w.plan.forwards[0]!;
-    if (fwd.kind === "local")
-      fwd.connect = { host: "127.0.0.1", port: (source.address() as { port: number }).port };
+    await forwardTo(w, source, open);
     const h = await openTunnel(w.plan, { home: w.home.dir, log: (l) => lines.push(l) });
     cleanups.push(() => h.stop());
     let n = 0;
@@ -390,17 +402,7 @@ describe("half-closed clients are not held forever", () => {
       c.on("error", () => {});
       for (let i = 0; i < 16; i++) c.write(chunk);
     });
-    await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
-    cleanups.push(
-      () =>
-        new Promise((r) => {
-          for (const c of open) c.destroy();
-          source.close(r);
-        }),
-    );
-    const fwd = w.plan.forwards[0]!;
-    if (fwd.kind === "local")
-      fwd.connect = { host: "127.0.0.1", port: (source.address() as { port: number }).port };
+    await forwardTo(w, source, open);
     const h = await openTunnel(w.plan, { home: w.home.dir, log: () => {} });
     cleanups.push(() => h.stop());
     const c = connect(w.port, "127.0.0.1");
