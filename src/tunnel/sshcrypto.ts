@@ -250,6 +250,15 @@ interface JsDecipher {
 
 const GCM = /^aes-(128|256)-gcm$/;
 
+/**
+ * Counts the payloads GcmPacketDecipher has handed to ssh2 (all connections).
+ * A payload is either a view into the socket chunk it arrived in or, when the
+ * packet spans chunks, its own unshared buffer; so two payloads whose serials
+ * follow each other and that share a buffer lie in the same chunk with only
+ * their packets' framing between them (forwards.ts joins channel data there).
+ */
+export let payloadSerial = 0;
+
 export class GcmPacketCipher {
   outSeqno: number;
   _onWrite: OnWrite;
@@ -325,7 +334,7 @@ export class GcmPacketDecipher {
         if (nb === this.len) {
           this.packet = encrypted; // the whole packet is in this chunk: decrypt it where it lies
         } else {
-          this.packet ??= Buffer.allocUnsafe(this.len);
+          this.packet ??= Buffer.allocUnsafeSlow(this.len); // never a shared pool slice
           this.packet.set(encrypted, this.pktLen);
         }
         p += nb;
@@ -350,6 +359,7 @@ export class GcmPacketDecipher {
       this.packet = null;
       this.pktLen = 0;
       this.tagPos = 0;
+      payloadSerial++;
       const ret = this._onPayload(payload);
       if (ret !== undefined) return ret === false ? p : (ret as number);
     }
