@@ -7,8 +7,8 @@ import type { ClientChannel } from "ssh2";
 import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
 import { portHolder } from "./portholder.ts";
-import { payloadSerial } from "./sshcrypto.ts";
 import { readSocksRequest } from "./socks.ts";
+import { payloadSerial } from "./sshcrypto.ts";
 import type { ForwardStatus } from "./status.ts";
 
 /** The current SSH connection, as the forwards see it. */
