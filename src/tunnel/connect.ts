@@ -8,7 +8,7 @@ import { FwdError } from "../errors.ts";
 import { createHostKeyVerifier, type HostKeyVerifier } from "../knownhosts/verify.ts";
 import { type AuthDeps, authFailed, createAuthenticator } from "./auth.ts";
 import { type HopPlan, hopLabel } from "./plan.ts";
-import { ackDuringSetup } from "./quickack.ts";
+import { promptAcks } from "./quickack.ts";
 import { Client } from "./ssh2.ts";
 import { accelerate } from "./sshcrypto.ts";
 import { tcpConnect } from "./tcp.ts";
@@ -204,7 +204,6 @@ export async function connectHop(
       watchLiveness(client, sock, hop.keepalive);
       resolve({ client, verifier });
     });
-    ackDuringSetup(client, sock);
     client.connect({
       sock,
       username: hop.user,
@@ -222,5 +221,7 @@ export async function connectHop(
     });
     // AES-GCM in place through libcrypto when it is there (issue 12; see sshcrypto.ts).
     accelerate(client);
+    // No 40 ms waits on sshd's Nagle for our delayed ACKs (issue 12; see quickack.ts).
+    promptAcks(client, sock);
   });
 }
