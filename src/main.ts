@@ -1,13 +1,19 @@
 #!/usr/bin/env bun
 import { ExitCode, isFwdError, messageOf } from "./errors.ts";
+import { tuneJit } from "./jit.ts";
+
+/** A compiled Bun binary runs its embedded entry from a virtual /$bunfs path. */
+function compiled(): boolean {
+  const script = process.argv[1];
+  return !script || script.startsWith("/$bunfs") || script.includes("~BUN");
+}
 
 /** How to start this same fwd again (for `run -d`): compiled binary, bun or deno. */
 function selfCommand(): string[] {
   const g = globalThis as { Deno?: unknown };
   const script = process.argv[1];
   const exe = process.execPath;
-  // A compiled Bun binary runs its embedded entry from a virtual /$bunfs path.
-  if (!script || script.startsWith("/$bunfs") || script.includes("~BUN")) return [exe];
+  if (!script || compiled()) return [exe];
   if (g.Deno) return [exe, "run", "-A", script];
   return [exe, script];
 }
@@ -50,6 +56,8 @@ async function main(): Promise<void> {
   process.exitCode = code;
 }
 
+// `fwd run` in the compiled binary: re-executes itself with the JIT tuned for a tunnel (jit.ts).
+tuneJit(compiled() && !("Deno" in globalThis));
 // `fwd --version` is the startup benchmark: answer it before touching streams or cac.
 const only = process.argv.length === 3 ? process.argv[2] : undefined;
 if (only === "--version" || only === "-V") {

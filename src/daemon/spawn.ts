@@ -12,6 +12,7 @@ import type { Duplex } from "node:stream";
 import type { RunOptions } from "../commands/run.ts";
 import type { Ctx } from "../context.ts";
 import { FwdError, messageOf } from "../errors.ts";
+import { JIT_ENV } from "../jit.ts";
 import { alreadyRunning, readLock } from "./lock.ts";
 import { isSameProcess, startTimeOf } from "./proc.ts";
 import { type Answerers, ASK_FD_ENV, serveRelay } from "./relay.ts";
@@ -90,7 +91,14 @@ export async function startBackground(
   if (!cmd) throw new FwdError("runtime", "cannot start fwd again: unknown executable");
   // On a terminal, the child's questions (host key, passphrase) come back here on fd 3.
   const relay = ctx.interactive || deps.answerers !== undefined;
-  const env: Record<string, string | undefined> = { ...ctx.env, [REPORT_ENV]: report };
+  // The child is a tunnel: the JIT as `run` wants it, without a re-exec (jit.ts).
+  const env: Record<string, string | undefined> = {
+    ...ctx.env,
+    ...(cmd === process.execPath && pre.length === 0 && ctx.env.BUN_JSC_useFTLJIT === undefined
+      ? JIT_ENV
+      : {}),
+    [REPORT_ENV]: report,
+  };
   if (relay) env[ASK_FD_ENV] = "3";
   else delete env[ASK_FD_ENV];
   let child: ChildProcess;

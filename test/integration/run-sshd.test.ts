@@ -360,7 +360,8 @@ describe.skipIf(!canRunSshd).each(modes)(
       const k = genKey(home.dir, "ed25519", secret, `with_pass_${mode}`);
       sshd.authorize("root", k.pub);
       const askpass = join(home.dir, "askpass.sh");
-      writeFileSync(askpass, `#!/bin/sh\necho '${secret}'\n`, { mode: 0o700 });
+      const seen = join(home.dir, `askpass-env-${mode}`);
+      writeFileSync(askpass, `#!/bin/sh\nenv > '${seen}'\necho '${secret}'\n`, { mode: 0o700 });
       const port = await freePort();
       const cfg = config([`LocalForward ${port} localhost:${web.port}`]);
       writeFileSync(cfg, readFileSync(cfg, "utf8").replace(key.path, k.path));
@@ -371,6 +372,13 @@ describe.skipIf(!canRunSshd).each(modes)(
       await started(p, port);
       expect(await get(port)).toBe(TARGET_BODY);
       expect(p.stderr() + p.stdout()).not.toContain(secret);
+      // The binary re-executed itself in place (same pid) with FTL off (src/jit.ts);
+      // from source nothing changes. Either way the askpass it started does not inherit it.
+      const environ = readFileSync(`/proc/${p.child.pid}/environ`, "utf8").split("\0");
+      if (mode === "binary") expect(environ).toContain("BUN_JSC_useFTLJIT=0");
+      else expect(environ.some((v) => v.startsWith("BUN_JSC_"))).toBe(false);
+      expect(readFileSync(seen, "utf8")).not.toMatch(/BUN_JSC_|FWD_JIT_TUNED/);
+      expect(readFileSync(seen, "utf8")).toContain("SSH_ASKPASS=");
     });
 
     test("AllowTcpForwarding no on the bastion: the connection is refused with what it means, the tunnel stays up", async () => {
