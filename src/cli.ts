@@ -159,7 +159,13 @@ export function buildCli(selfCommand: string[]) {
     );
 
   cli.option("-V, --version", "Print version");
-  cli.help();
+  // cac gives every --no-X option a default of true and prints it, which reads as "on by default".
+  cli.help((sections) =>
+    sections.map((s) => ({
+      ...s,
+      body: s.body.replace(/^(\s+--no-\S.*?) \(default: true\)$/gm, "$1"),
+    })),
+  );
   return cli;
 }
 

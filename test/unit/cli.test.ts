@@ -42,6 +42,13 @@ describe("help", () => {
     expect(r.code).toBe(0);
     for (const f of flags) expect(r.stdout).toContain(f);
   });
+
+  test("--no-X flags are not shown as on by default (cac's `(default: true)`)", async () => {
+    const [top, service] = await Promise.all([fwd("--help"), fwd("service", "--help")]);
+    expect(top.stdout).toMatch(/^\s+--no-color\s+No colours/m);
+    expect(service.stdout).toMatch(/^\s+--no-start\s+install: start it at next login, not now$/m);
+    expect(top.stdout + service.stdout).not.toContain("(default: true)");
+  });
 });
 
 describe("version", () => {
