@@ -12,16 +12,24 @@
  *
  * JavaScriptCore reads its options once, from BUN_JSC_* in the environment at
  * start, so `fwd run` re-executes itself (process.execve: same pid, same
- * descriptors) with BUN_JSC_useFTLJIT=0, ~5 ms before anything else is done.
+ * descriptors) with BUN_JSC_useFTLJIT=0 before anything else is done; that
+ * second start costs 5-8 ms of setup (0.58x -> 0.64x of ssh's in 12
+ * interleaved rounds).
  * The re-executed process takes the variable out of its environment again, so
  * nothing fwd starts (askpass, ProxyCommand, `run -d`'s child) inherits it.
- * Nothing happens when the user set BUN_JSC_useFTLJIT, when running from
- * source (`bun src/main.ts`) or under Deno, or where there is no execve.
+ * `run -d` gives its child the same environment at spawn instead (whatever
+ * runs it). No re-exec when the user set BUN_JSC_useFTLJIT, when running
+ * from source (`bun src/main.ts`) or under Deno, or where there is no execve.
  */
 
 const MARK = "FWD_JIT_TUNED";
 /** The environment `run` wants; `run -d` starts its child with it directly. */
 export const JIT_ENV: Readonly<Record<string, string>> = { BUN_JSC_useFTLJIT: "0", [MARK]: "1" };
+
+/** What a tunnel process started by fwd (`run -d`'s child) gets added to `env`. */
+export function childJitEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return env.BUN_JSC_useFTLJIT === undefined ? { ...JIT_ENV } : {};
+}
 
 /** The command word: the first argument after the program that is not an option. */
 export function commandOf(argv: readonly string[]): string | undefined {

@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import type { RunOptions } from "../commands/run.ts";
 import type { Ctx } from "../context.ts";
 import { FwdError, messageOf } from "../errors.ts";
-import { JIT_ENV } from "../jit.ts";
+import { childJitEnv } from "../jit.ts";
 import { alreadyRunning, readLock } from "./lock.ts";
 import { isSameProcess, startTimeOf } from "./proc.ts";
 import { type Answerers, ASK_FD_ENV, serveRelay } from "./relay.ts";
@@ -94,9 +94,7 @@ export async function startBackground(
   // The child is a tunnel: the JIT as `run` wants it, without a re-exec (jit.ts).
   const env: Record<string, string | undefined> = {
     ...ctx.env,
-    ...(cmd === process.execPath && pre.length === 0 && ctx.env.BUN_JSC_useFTLJIT === undefined
-      ? JIT_ENV
-      : {}),
+    ...childJitEnv(ctx.env),
     [REPORT_ENV]: report,
   };
   if (relay) env[ASK_FD_ENV] = "3";

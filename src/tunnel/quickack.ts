@@ -94,7 +94,7 @@ function loadSetsockopt(): SetSockOpt | null {
 export function promptAcks(client: Client, sock: Duplex): void {
   const fd = (sock as { _handle?: { fd?: unknown } })._handle?.fd;
   const proto = protocolOf(client);
-  const quickack = typeof fd === "number" && fd >= 0 && proto ? loadSetsockopt() : null;
+  const quickack = typeof fd === "number" && fd >= 0 ? loadSetsockopt() : null;
   if (quickack && proto) {
     const one = new Int32Array([1]);
     const parse = proto.parse;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { commandOf, JIT_ENV, jitPlan } from "../../src/jit.ts";
+import { childJitEnv, commandOf, JIT_ENV, jitPlan } from "../../src/jit.ts";
 
 const argv = (...a: string[]) => ["/usr/local/bin/fwd", "/$bunfs/root/fwd", ...a];
 
@@ -32,7 +32,9 @@ describe("the JIT setting for `fwd run` (src/jit.ts)", () => {
     expect(jitPlan(argv("run", "forward1"), { BUN_JSC_useFTLJIT: "0" }, true)).toBe("none");
   });
 
-  test("JIT_ENV turns FTL off and marks it as fwd's own", () => {
+  test("JIT_ENV turns FTL off and marks it as fwd's own; run -d's child gets it unless the user chose", () => {
     expect(JIT_ENV).toEqual({ BUN_JSC_useFTLJIT: "0", FWD_JIT_TUNED: "1" });
+    expect(childJitEnv({ PATH: "/bin" })).toEqual(JIT_ENV);
+    expect(childJitEnv({ BUN_JSC_useFTLJIT: "1" })).toEqual({});
   });
 });
