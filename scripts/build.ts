@@ -8,22 +8,24 @@
  *   bun scripts/build.ts --target linux-arm64 [--target ...]
  *
  * Cross targets make bun fetch that platform's runtime once (from the package
- * registry; cached afterwards). Flags, and why:
- * - --minify --splitting --bytecode --format=esm: fastest start measured
+ * registry; cached afterwards). Bun.build options (CLI flag in brackets), and why:
+ * - minify, splitting, bytecode, format esm: fastest start measured
  *   (bytecode skips parsing; splitting keeps each command's code, and ssh2,
  *   in its own chunk so `--version` and `--help` load only the CLI wiring).
  *   Bytecode is architecture-independent (Bun docs), so cross targets get it too.
- * - -e cpu-features -e '*.node': ssh2's optional native add-ons stay out of
- *   the binary whether or not npm happened to compile them; ssh2 falls back
- *   to its JavaScript crypto (same behaviour on every target).
- * - --no-compile-autoload-dotenv/-bunfig: a tunnel tool must not pick up a
- *   .env or bunfig.toml from whatever directory it is started in.
- * - --define FWD_BUILD: commit, date, target and bun version for `--version`
+ * - the no-native-addons plugin: ssh2's optional add-ons (cpu-features, its
+ *   sshcrypto.node) resolve to a stub inside the bundle, never to files on
+ *   disk, whether or not npm happened to compile them (see NATIVE_STUB); ssh2
+ *   takes its JavaScript path (same behaviour on every target).
+ * - compile.autoloadDotenv/autoloadBunfig false: a tunnel tool must not pick
+ *   up a .env or bunfig.toml from whatever directory it is started in.
+ * - define FWD_BUILD: commit, date, target and bun version for `--version`
  *   (src/version.ts).
- * - --compile-jit-policy: see JIT_POLICY below.
- * - --bytecode-order: the profiles in scripts/bytecode-order/ (recorded by
- *   `npm run bytecode-order`) put the bytecode a run uses together at the
- *   front: faster start, fewer pages touched (idle RSS of `fwd run` -2.5 MiB).
+ * - compile.jitPolicy (--compile-jit-policy): see JIT_POLICY below.
+ * - compile.bytecodeOrder (--bytecode-order): the profiles in
+ *   scripts/bytecode-order/ (recorded by `npm run bytecode-order`) put the
+ *   bytecode a run uses together at the front: faster start, fewer pages
+ *   touched (idle RSS of `fwd run` -2.5 MiB).
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -99,33 +101,57 @@ export function bytecodeOrder(): string[] {
     .filter((f) => existsSync(f));
 }
 
-function compile(target: Target, info: { commit: string; date: string }): string {
+/**
+ * ssh2's optional native add-ons, answered inside the bundle: `cpu-features`
+ * and lib/protocol/crypto/build/Release/sshcrypto.node. Left external, a
+ * compiled binary looks them up on disk at run time, relative to the current
+ * directory (the bundle's own directory is virtual): `fwd run` started in a
+ * JavaScript project would load that project's node_modules/cpu-features (and
+ * its native add-on), and a planted ./crypto/build/Release/sshcrypto.node would
+ * be loaded too. The stub throws, as a missing add-on does, so ssh2 takes its
+ * JavaScript path (with fwd's libcrypto AES-GCM) on every target and in every
+ * directory.
+ */
+const NATIVE_STUB = "fwd-no-native-addon";
+const noNativeAddons: import("bun").BunPlugin = {
+  name: "no-native-addons",
+  setup(b) {
+    b.onResolve({ filter: /^cpu-features$|\.node$/ }, () => ({
+      path: NATIVE_STUB,
+      namespace: NATIVE_STUB,
+    }));
+    b.onLoad({ filter: /.*/, namespace: NATIVE_STUB }, () => ({
+      contents: 'throw new Error("native add-ons are not part of fwd");',
+      loader: "js",
+    }));
+  },
+};
+
+async function compile(target: Target, info: { commit: string; date: string }): Promise<string> {
   const outfile = join(DIST, `fwd-${target}`);
   rmSync(outfile, { force: true });
   const define = JSON.stringify({ ...info, target, bun: Bun.version });
-  const args = [
-    "build",
-    ENTRY,
-    "--compile",
-    `--target=bun-${target}`,
-    "--minify",
-    "--splitting",
-    "--bytecode",
-    `--compile-jit-policy=${JIT_POLICY}`,
-    ...bytecodeOrder().map((f) => `--bytecode-order=${f}`),
-    "--format=esm",
-    "-e",
-    "cpu-features",
-    "-e",
-    "*.node",
-    "--no-compile-autoload-dotenv",
-    "--no-compile-autoload-bunfig",
-    `--define=FWD_BUILD=${define}`,
-    `--outfile=${outfile}`,
-  ];
-  const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8" });
-  if (r.status !== 0 || !existsSync(outfile)) {
-    throw new Error(`bun build for ${target} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`);
+  const order = bytecodeOrder();
+  const r = await Bun.build({
+    entrypoints: [ENTRY],
+    compile: {
+      target: `bun-${target}` as Bun.Build.CompileTarget,
+      outfile,
+      autoloadDotenv: false,
+      autoloadBunfig: false,
+      jitPolicy: JIT_POLICY,
+      bytecodeOrder: order.length > 0 && order,
+    },
+    minify: true,
+    splitting: true,
+    bytecode: true,
+    format: "esm",
+    define: { FWD_BUILD: define },
+    plugins: [noNativeAddons],
+    throw: false,
+  });
+  if (!r.success || !existsSync(outfile)) {
+    throw new Error(`bun build for ${target} failed:\n${r.logs.map(String).join("\n")}`);
   }
   return outfile;
 }
@@ -155,7 +181,7 @@ if (import.meta.main) {
     const info = { commit: commit(), date: buildDate() };
     for (const target of targets) {
       const started = performance.now();
-      const out = compile(target, info);
+      const out = await compile(target, info);
       const secs = ((performance.now() - started) / 1000).toFixed(1);
       console.log(`built dist/fwd-${target}  ${mib(out)}  ${secs}s`);
     }

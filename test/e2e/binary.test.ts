@@ -16,10 +16,12 @@ import {
   readSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { BINARY, hasBinary, ROOT, runFwd } from "../helpers/fwd.ts";
 import { tempHome } from "../helpers/home.ts";
+import { freePort } from "../helpers/ports.ts";
 import { TARGET_BODY } from "../helpers/targets.ts";
 
 const home = tempHome("fwd-bin-");
@@ -90,6 +92,41 @@ describe.skipIf(!hasBinary)(`compiled ${BINARY.replace(`${ROOT}/`, "")}`, () => 
     const bytes = readFileSync(BINARY);
     expect(bytes.includes(Buffer.from("cpufeatures.node"))).toBe(false);
     expect(/sshcrypto-[a-z0-9]+\.node/.test(bytes.toString("latin1"))).toBe(false);
+  });
+
+  test("loads none of ssh2's optional add-ons from the directory it runs in", async () => {
+    // Left external, `require("cpu-features")` was looked up from the current directory at
+    // run time: `fwd run` in a JavaScript project ran that project's node_modules/cpu-features.
+    const dir = join(home.dir, "planted");
+    mkdirSync(join(dir, "node_modules", "cpu-features"), { recursive: true });
+    mkdirSync(join(dir, "crypto", "build", "Release"), { recursive: true });
+    const marker = join(dir, "PLANTED-CODE-RAN");
+    writeFileSync(
+      join(dir, "node_modules", "cpu-features", "package.json"),
+      '{ "name": "cpu-features", "version": "0.0.1", "main": "index.js" }\n',
+    );
+    writeFileSync(
+      join(dir, "node_modules", "cpu-features", "index.js"),
+      `require("fs").writeFileSync(${JSON.stringify(marker)}, "yes");\nmodule.exports = () => ({});\n`,
+    );
+    writeFileSync(join(dir, "crypto", "build", "Release", "sshcrypto.node"), "not a library\n");
+    // A first hop that accepts and never answers: ssh2 is loaded, the handshake times out.
+    const silent = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    const cfg = join(dir, "cfg");
+    writeFileSync(
+      cfg,
+      `Host t\n  HostName 127.0.0.1\n  Port ${port}\n  ConnectTimeout 1\n  LocalForward 127.0.0.1:${await freePort()} 127.0.0.1:9\n`,
+    );
+    try {
+      const r = await bin(["run", "-F", cfg, "t"], { cwd: dir, timeoutMs: 20_000 });
+      expect(r.stderr).toContain("did not complete the SSH handshake");
+      expect(r.code).toBe(1);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      silent.close();
+    }
   });
 
   test.skipIf(!existsSync(join(ROOT, "src/commands/demo.ts")))(
