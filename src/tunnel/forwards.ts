@@ -6,6 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
 import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
+import { writeDirect } from "./bunsocket.ts";
 import { portHolder } from "./portholder.ts";
 import { readSocksRequest } from "./socks.ts";
 import { payloadSerial } from "./sshcrypto.ts";
@@ -173,7 +174,7 @@ function flushRun(): void {
   if (r === null) return;
   run = null;
   if (r.sock.destroyed) return;
-  if (!r.sock.write(Buffer.from(r.bytes, r.start, r.end - r.start))) r.full();
+  if (!writeDirect(r.sock, Buffer.from(r.bytes, r.start, r.end - r.start))) r.full();
 }
 
 /** Writes out what is queued for `sock` (before its end). */

@@ -32,12 +32,14 @@
  * GC decides.
  */
 import type { Socket } from "node:net";
+import { directReads } from "./bunsocket.ts";
 
 const RECLAIM_EVERY = 2 * 2 ** 20;
 const bunGc = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
 
-/** The SSH transport as fwd uses it: coalesced writes, garbage reclaimed as bytes flow. */
+/** The SSH transport as fwd uses it: coalesced writes, reads without the Readable, garbage reclaimed as bytes flow. */
 export function tuneTransport(sock: Socket): Socket {
+  directReads(sock);
   return coalesceWrites(sock, bunGc ? reclaimer(sock, bunGc) : undefined);
 }
 

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { directReads, writeDirect } from "../../src/tunnel/bunsocket.ts";
+
+const servers: Server[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+});
+
+/** A connected pair on loopback: [client side, server side]. */
+async function pair(): Promise<[Socket, Socket]> {
+  let accepted!: (s: Socket) => void;
+  const got = new Promise<Socket>((r) => {
+    accepted = r;
+  });
+  const server = createServer({ allowHalfOpen: true }, (s) => accepted(s));
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const client = connect({ host: "127.0.0.1", port, allowHalfOpen: true });
+  await new Promise((r) => client.once("connect", r));
+  return [client, await got];
+}
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function collect(sock: Socket): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  sock.on("data", (b: Buffer) => parts.push(Buffer.from(b)));
+  return new Promise((r) => sock.once("end", () => r(Buffer.concat(parts))));
+}
+
+describe("directReads", () => {
+  test("takes over a connected Bun socket: data skips push(), in order, counted, then end", async () => {
+    const [client, server] = await pair();
+    expect(directReads(client)).toBe(true);
+    let pushes = 0;
+    const push = client.push;
+    client.push = function (this: Socket, ...args: Parameters<Socket["push"]>) {
+      if (args[0] !== null) pushes++;
+      return push.apply(this, args);
+    };
+    const body = randomBytes(4 * 2 ** 20);
+    const got = collect(client);
+    server.end(body);
+    const all = await got;
+    expect(sha(all)).toBe(sha(body));
+    expect(client.bytesRead).toBe(body.length);
+    // Nothing was buffered ahead of the first chunk, so none took the stream path.
+    expect(pushes).toBe(0);
+    client.destroy();
+  });
+
+  test("while paused, chunks queue in the Readable and come out first, in order", async () => {
+    const [client, server] = await pair();
+    expect(directReads(client)).toBe(true);
+    client.pause();
+    const first = randomBytes(300_000);
+    server.write(first);
+    // Let the paused socket take what it will before resuming.
+    await Bun.sleep(50);
+    const second = randomBytes(3 * 2 ** 20);
+    const got = collect(client);
+    client.resume();
+    server.end(second);
+    const all = await got;
+    expect(sha(all)).toBe(sha(Buffer.concat([first, second])));
+    client.destroy();
+  });
+
+  test("declines what is not a Bun node:net socket", () => {
+    const { PassThrough } = require("node:stream") as typeof import("node:stream");
+    expect(directReads(new PassThrough() as unknown as Socket)).toBe(false);
+  });
+});
+
+describe("writeDirect", () => {
+  test("a reader that does not read: the rest is queued, false, then drain, and every byte in order", async () => {
+    const [client, server] = await pair();
+    server.pause();
+    const parts = [randomBytes(1000), randomBytes(16 * 2 ** 20), randomBytes(70_000)];
+    const results = parts.map((p) => writeDirect(client, p));
+    expect(results[0]).toBe(true);
+    // 16 MiB does not fit in loopback's buffers: the tail waits in the Writable.
+    expect(results[1]).toBe(false);
+    expect(client.writableLength).toBeGreaterThan(0);
+    const drained = new Promise((r) => client.once("drain", r));
+    const got = collect(server);
+    server.resume();
+    await drained;
+    client.end();
+    expect(sha(await got)).toBe(sha(Buffer.concat(parts)));
+    server.destroy();
+  });
+
+  test("goes behind whatever write() already queued", async () => {
+    const [client, server] = await pair();
+    client.cork();
+    client.write("a");
+    expect(writeDirect(client, Buffer.from("b"))).toBe(true);
+    client.uncork();
+    expect(writeDirect(client, Buffer.from("c"))).toBe(true);
+    const got = collect(server);
+    client.end();
+    expect((await got).toString()).toBe("abc");
+    server.destroy();
+  });
+
+  test("writes straight to the native socket when nothing is queued", async () => {
+    const [client, server] = await pair();
+    let viaStream = 0;
+    const write = client.write;
+    client.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
+      viaStream++;
+      return write.apply(this, args);
+    } as Socket["write"];
+    const got = collect(server);
+    for (let i = 0; i < 10; i++) expect(writeDirect(client, Buffer.from(`${i},`))).toBe(true);
+    expect(viaStream).toBe(0);
+    client.end();
+    expect((await got).toString()).toBe("0,1,2,3,4,5,6,7,8,9,");
+    server.destroy();
+  });
+});
