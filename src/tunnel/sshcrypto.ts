@@ -21,6 +21,8 @@
 import { createCipheriv, randomFillSync } from "node:crypto";
 
 type Ptr = number;
+/** A buffer, or an address inside one (bun:ffi takes either for a pointer argument). */
+type Mem = Uint8Array | Ptr;
 interface Libcrypto {
   EVP_aes_128_gcm(): Ptr;
   EVP_aes_256_gcm(): Ptr;
@@ -34,14 +36,8 @@ interface Libcrypto {
     iv: Uint8Array | null,
     enc: number,
   ): number;
-  EVP_CIPHER_CTX_ctrl(ctx: Ptr, type: number, arg: number, p: Uint8Array | null): number;
-  EVP_CipherUpdate(
-    ctx: Ptr,
-    out: Uint8Array | null,
-    outl: Int32Array,
-    input: Uint8Array,
-    inl: number,
-  ): number;
+  EVP_CIPHER_CTX_ctrl(ctx: Ptr, type: number, arg: number, p: Mem | null): number;
+  EVP_CipherUpdate(ctx: Ptr, out: Mem | null, outl: Int32Array, input: Mem, inl: number): number;
   EVP_CipherFinal_ex(ctx: Ptr, out: Uint8Array | null, outl: Int32Array): number;
 }
 
@@ -64,7 +60,9 @@ const CANDIDATES: Record<string, string[]> = {
 function openLibcrypto(): Libcrypto {
   if (!("Bun" in globalThis)) throw new Error("not Bun");
   if (process.env.FWD_SSH_CRYPTO === "js") throw new Error("FWD_SSH_CRYPTO=js");
-  const { dlopen, FFIType: T } = require("bun:ffi") as typeof import("bun:ffi");
+  const ffi = require("bun:ffi") as typeof import("bun:ffi");
+  const { dlopen, FFIType: T } = ffi;
+  ptr = ffi.ptr;
   const symbols = {
     EVP_aes_128_gcm: { args: [], returns: T.ptr },
     EVP_aes_256_gcm: { args: [], returns: T.ptr },
@@ -87,6 +85,20 @@ function openLibcrypto(): Libcrypto {
 }
 
 let lib!: Libcrypto;
+let ptr!: (view: Uint8Array) => Ptr;
+/**
+ * The address of view[0] (bun:ffi's ptr()). The packet path passes addresses
+ * (a view's address + an offset) rather than a fresh subarray per piece of
+ * each packet. A small typed array keeps its bytes inside the JS heap until
+ * its `.buffer` is first read, and then they move: an address taken before
+ * that would go stale (measured: the payload's `Buffer.from(src.buffer, …)`
+ * moved a 232-byte chunk under a cached address). Reading `.buffer` first
+ * fixes the bytes where they are for the view's life.
+ */
+function addressOf(view: Uint8Array): Ptr {
+  void view.buffer;
+  return ptr(view);
+}
 const outl = new Int32Array(1);
 const ivGenOut = new Uint8Array(1);
 const contexts = new FinalizationRegistry<Ptr>((ctx) => lib.EVP_CIPHER_CTX_free(ctx));
@@ -116,7 +128,7 @@ class GcmContext {
     }
   }
   /** Next IV, then the 4 length bytes as AAD. */
-  protected begin(aad: Uint8Array): void {
+  protected begin(aad: Mem): void {
     if (
       lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_GCM_IV_GEN, 1, ivGenOut) !== 1 ||
       lib.EVP_CipherUpdate(this.ctx, null, outl, aad, 4) !== 1
@@ -124,11 +136,9 @@ class GcmContext {
       throw new Error("Error setting AAD");
     }
   }
-  protected crypt(data: Uint8Array): void {
-    if (
-      lib.EVP_CipherUpdate(this.ctx, data, outl, data, data.length) !== 1 ||
-      outl[0] !== data.length
-    ) {
+  /** `len` bytes at `at`, in place. */
+  protected crypt(at: Ptr, len: number): void {
+    if (lib.EVP_CipherUpdate(this.ctx, at, outl, at, len) !== 1 || outl[0] !== len) {
       throw new Error("Failed to completely process packet");
     }
   }
@@ -148,30 +158,30 @@ export class AESGCMCipher extends GcmContext {
   }
   encrypt(packet: Uint8Array): void {
     const end = packet.length - TAG_LEN;
-    this.begin(packet);
-    this.crypt(packet.subarray(4, end));
+    const at = addressOf(packet);
+    this.begin(at);
+    this.crypt(at + 4, end - 4);
     if (
       lib.EVP_CipherFinal_ex(this.ctx, null, outl) !== 1 ||
-      lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_AEAD_GET_TAG, TAG_LEN, packet.subarray(end)) !== 1
+      lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_AEAD_GET_TAG, TAG_LEN, at + end) !== 1
     ) {
       throw new Error("Error generating authentication tag");
     }
   }
 }
 
-/** `packet`: padlen, payload, padding (no length, no tag); decrypted in place, then the tag checked. */
+/** `length` bytes at `at` (padlen, payload, padding): decrypted in place, then the tag at `tag` checked. */
 export class AESGCMDecipher extends GcmContext {
   private readonly lenBytes = new Uint8Array(4);
   private readonly lenView = new DataView(this.lenBytes.buffer);
   constructor(sslName: string, key: Uint8Array, iv: Uint8Array) {
     super(sslName, key, iv, 0);
   }
-  decrypt(packet: Uint8Array, length: number, tag: Uint8Array): void {
+  decrypt(at: Ptr, length: number, tag: Mem): void {
     this.lenView.setUint32(0, length);
     this.begin(this.lenBytes);
-    this.crypt(packet);
+    this.crypt(at, length);
     if (
-      tag.length !== TAG_LEN ||
       lib.EVP_CIPHER_CTX_ctrl(this.ctx, CTRL_AEAD_SET_TAG, TAG_LEN, tag) !== 1 ||
       lib.EVP_CipherFinal_ex(this.ctx, null, outl) !== 1
     ) {
@@ -198,7 +208,7 @@ function selfTest(): void {
     if (!body.equals(packet.subarray(4, 36)) || !ref.getAuthTag().equals(packet.subarray(36))) {
       throw new Error("libcrypto AES-GCM disagrees with node:crypto");
     }
-    dec.decrypt(packet.subarray(4, 36), 32, packet.subarray(36));
+    dec.decrypt(addressOf(packet) + 4, 32, addressOf(packet) + 36);
     if (!packet.subarray(4, 36).equals(plain.subarray(4, 36))) throw new Error("decrypt mismatch");
     nodeIv.writeUInt32BE((nodeIv.readUInt32BE(8) + 1) >>> 0, 8);
   }
@@ -259,6 +269,22 @@ const GCM = /^aes-(128|256)-gcm$/;
  */
 export let payloadSerial = 0;
 
+/**
+ * Padding bytes from a pool filled by the CSPRNG 4 KiB at a time, each byte
+ * used once: one randomFillSync per ~300 packets instead of one per packet
+ * (RFC 4253 §6 asks for random padding; it is encrypted here in any case).
+ */
+let pad = Buffer.alloc(0);
+let padAt = 0;
+function randomPadding(dst: Buffer, at: number, n: number): void {
+  if (padAt + n > pad.length) {
+    pad = randomFillSync(Buffer.allocUnsafeSlow(4096));
+    padAt = 0;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = pad[padAt + i]!;
+  padAt += n;
+}
+
 export class GcmPacketCipher {
   outSeqno: number;
   _onWrite: OnWrite;
@@ -282,7 +308,7 @@ export class GcmPacketCipher {
     const packet = Buffer.allocUnsafe(pktLen + TAG_LEN);
     packet.writeUInt32BE(pktLen - 4, 0);
     packet[4] = padLen;
-    randomFillSync(packet, 5 + payloadLen, padLen);
+    randomPadding(packet, 5 + payloadLen, padLen);
     return packet;
   }
   encrypt(packet: Buffer): void {
@@ -299,7 +325,9 @@ export class GcmPacketDecipher {
   private readonly gcm: AESGCMDecipher;
   private len = 0;
   private lenBytes = 0;
-  private packet: Uint8Array | null = null;
+  /** Where the packet being read lies: the chunk it arrived in, or its own buffer when it spans chunks. */
+  private src: Uint8Array | null = null;
+  private srcAt = 0;
   private pktLen = 0;
   private readonly tag = Buffer.allocUnsafe(TAG_LEN);
   private tagPos = 0;
@@ -316,6 +344,7 @@ export class GcmPacketDecipher {
   /** ssh2's contract: consume data[p..dataLen); a number returned stops early at that offset. */
   decrypt(data: Buffer, p: number, dataLen: number): number | undefined {
     if (this.dead) throw new Error("decipher used after free");
+    let base = -1; // data's address, taken once it is needed
     while (p < dataLen) {
       if (this.lenBytes < 4) {
         let nb = Math.min(4 - this.lenBytes, dataLen - p);
@@ -329,34 +358,43 @@ export class GcmPacketDecipher {
       if (this.pktLen < this.len) {
         if (p >= dataLen) return;
         const nb = Math.min(this.len - this.pktLen, dataLen - p);
-        const encrypted =
-          p !== 0 || nb !== dataLen ? new Uint8Array(data.buffer, data.byteOffset + p, nb) : data;
         if (nb === this.len) {
-          this.packet = encrypted; // the whole packet is in this chunk: decrypt it where it lies
+          // The whole packet is in this chunk: decrypt it where it lies.
+          this.src = data;
+          this.srcAt = p;
         } else {
-          this.packet ??= Buffer.allocUnsafeSlow(this.len); // never a shared pool slice
-          this.packet.set(encrypted, this.pktLen);
+          this.src ??= Buffer.allocUnsafeSlow(this.len); // never a shared pool slice
+          this.src.set(data.subarray(p, p + nb), this.pktLen);
         }
         p += nb;
         this.pktLen += nb;
         if (this.pktLen < this.len || p >= dataLen) return;
       }
-      {
+      let tag: Mem = this.tag;
+      if (this.tagPos === 0 && dataLen - p >= TAG_LEN) {
+        if (base < 0) base = addressOf(data);
+        tag = base + p; // all of it in this chunk
+        p += TAG_LEN;
+      } else {
         const nb = Math.min(TAG_LEN - this.tagPos, dataLen - p);
-        this.tag.set(new Uint8Array(data.buffer, data.byteOffset + p, nb), this.tagPos);
+        this.tag.set(data.subarray(p, p + nb), this.tagPos);
         p += nb;
         this.tagPos += nb;
         if (this.tagPos < TAG_LEN) return;
       }
-      const packet = this.packet!;
-      this.gcm.decrypt(packet, this.len, this.tag);
-      const padLen = packet[0]!;
-      if (padLen + 1 > packet.length) throw new Error("Bad padding length");
-      const payload = Buffer.from(packet.buffer, packet.byteOffset + 1, packet.length - padLen - 1);
+      const src = this.src!;
+      const at = this.srcAt;
+      const len = this.len;
+      if (src === data && base < 0) base = addressOf(data);
+      this.gcm.decrypt((src === data ? base : addressOf(src)) + at, len, tag);
+      const padLen = src[at]!;
+      if (padLen + 1 > len) throw new Error("Bad padding length");
+      const payload = Buffer.from(src.buffer, src.byteOffset + at + 1, len - padLen - 1);
       this.inSeqno = (this.inSeqno + 1) >>> 0;
       this.len = 0;
       this.lenBytes = 0;
-      this.packet = null;
+      this.src = null;
+      this.srcAt = 0;
       this.pktLen = 0;
       this.tagPos = 0;
       payloadSerial++;

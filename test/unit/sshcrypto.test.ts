@@ -75,6 +75,47 @@ describe.skipIf(unavailable() !== "")("packet ciphers", () => {
     expect(dec.inSeqno).toBe(203);
   });
 
+  test("small chunks whose bytes still live in the JS heap: every payload intact", () => {
+    // What a socket read of a few hundred bytes gives: a fresh typed array with
+    // no ArrayBuffer yet. Its bytes move when .buffer is first read (a payload
+    // view does that), which must not leave a cached address behind.
+    const rnd = prng(11);
+    const { dec, wire, got, send } = pair();
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      const payload = randomBytes(Math.floor(rnd() * 60));
+      sent.push(payload);
+      send(payload);
+    }
+    const stream = Buffer.concat(wire);
+    let p = 0;
+    while (p < stream.length) {
+      const n = 1 + Math.floor(rnd() * 600);
+      const chunk = new Uint8Array(stream.subarray(p, p + n));
+      Object.setPrototypeOf(chunk, Buffer.prototype);
+      dec.decrypt(chunk as Buffer, 0, chunk.length);
+      p += n;
+    }
+    expect(got.length).toBe(sent.length);
+    for (let i = 0; i < sent.length; i++) expect(got[i]!.equals(sent[i]!)).toBe(true);
+  });
+
+  test("padding is fresh random bytes for every packet, across pool refills", () => {
+    const { enc } = pair();
+    const pads = new Set<string>();
+    let bytes = 0;
+    for (let i = 0; i < 2000; i++) {
+      const packet = enc.allocPacket(7); // 4 + 1 + 7 = 12: 4 bytes of padding
+      const pad = packet.subarray(5 + 7, packet.length - 16);
+      expect(pad.length).toBeGreaterThanOrEqual(4);
+      pads.add(pad.toString("hex"));
+      bytes += pad.length;
+    }
+    // 2000 draws of 4 random bytes: a repeat is a ~0.05 % event; a reused pool would repeat at once.
+    expect(bytes).toBeGreaterThan(4096); // more than one pool
+    expect(pads.size).toBeGreaterThanOrEqual(1998);
+  });
+
   test("a flipped bit anywhere in a packet is refused", () => {
     for (const where of ["body", "tag", "length"] as const) {
       const { dec, wire, send } = pair();
