@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
 import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
-import { writeDirect } from "./bunsocket.ts";
+import { writeAll } from "./bunsocket.ts";
 import { portHolder } from "./portholder.ts";
 import { readSocksRequest } from "./socks.ts";
 import { payloadSerial } from "./sshcrypto.ts";
@@ -123,9 +123,14 @@ function deliver(ch: ClientChannel, sock: Socket, stats: ForwardStatus): void {
  * very next packet in the same chunk (sshcrypto's payloadSerial), it is moved
  * back over the framing between them (tag, padding, next header: bytes
  * already consumed), so the run grows in place, with no allocation, and
- * leaves in one write at the end of this read, as OpenSSH writes a channel's
- * buffer once per poll loop. Anything else (another socket, another packet in
- * between, a packet that spanned chunks, ssh2's own decipher) ends the run.
+ * leaves at the end of this read, as OpenSSH writes a channel's buffer once
+ * per poll loop. Anything else (another socket, another packet in between, a
+ * packet that spanned chunks, ssh2's own decipher) ends the run.
+ *
+ * A socket's runs of one read (its packets interleaved with other channels'
+ * ones, or after one that spanned chunks) then leave together, in one
+ * sendmsg() where it is to be had (writeAll): a 64 KiB response through 32
+ * busy channels took 2-3 writes, OpenSSH's one.
  */
 interface Run {
   sock: Socket;
@@ -136,6 +141,18 @@ interface Run {
   serial: number;
 }
 let run: Run | null = null;
+/**
+ * Sockets with ended runs not yet written, and those runs, in order. A plain
+ * array, emptied after each flush: a Map here (set, clear) kept read chunks
+ * alive past the eden collections, so every read landed in fresh pages
+ * (page faults ×8 in bulk, measured).
+ */
+interface Out {
+  sock: Socket;
+  full: () => void;
+  bufs: Buffer[];
+}
+const ended: Out[] = [];
 let scheduled = false;
 /** Tag (16) + largest padding (255) + next packet's framing up to its data (14). */
 const MAX_GAP = 16 + 255 + 14;
@@ -156,7 +173,7 @@ function queue(sock: Socket, data: Buffer, full: () => void): void {
     r.serial = payloadSerial;
     return;
   }
-  if (r !== null) flushRun();
+  if (r !== null) endRun();
   run = { sock, full, bytes: data.buffer, start: at, end: at + data.length, serial: payloadSerial };
   if (!scheduled) {
     scheduled = true;
@@ -166,20 +183,38 @@ function queue(sock: Socket, data: Buffer, full: () => void): void {
 
 function flushScheduled(): void {
   scheduled = false;
-  flushRun();
+  endRun();
+  for (let i = 0; i < ended.length; i++) send(ended[i]!);
+  ended.length = 0;
 }
 
-function flushRun(): void {
+function endRun(): void {
   const r = run;
   if (r === null) return;
   run = null;
-  if (r.sock.destroyed) return;
-  if (!writeDirect(r.sock, Buffer.from(r.bytes, r.start, r.end - r.start))) r.full();
+  const buf = Buffer.from(r.bytes, r.start, r.end - r.start);
+  const out = outFor(r.sock);
+  if (out) out.bufs.push(buf);
+  else ended.push({ sock: r.sock, full: r.full, bufs: [buf] });
+}
+
+function outFor(sock: Socket): Out | undefined {
+  for (let i = 0; i < ended.length; i++) if (ended[i]!.sock === sock) return ended[i];
+  return undefined;
+}
+
+function send(out: Out): void {
+  if (out.sock.destroyed) return;
+  if (!writeAll(out.sock, out.bufs)) out.full();
 }
 
 /** Writes out what is queued for `sock` (before its end). */
 function flushFor(sock: Socket): void {
-  if (run?.sock === sock) flushRun();
+  if (run?.sock === sock) endRun();
+  const out = outFor(sock);
+  if (!out) return;
+  ended.splice(ended.indexOf(out), 1);
+  send(out);
 }
 
 export const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);

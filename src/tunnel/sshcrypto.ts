@@ -19,6 +19,7 @@
  * aborts processes that load it); Homebrew's is used when present.
  */
 import { createCipheriv, randomFillSync } from "node:crypto";
+import { addressOf } from "./bunsocket.ts";
 
 type Ptr = number;
 /** A buffer, or an address inside one (bun:ffi takes either for a pointer argument). */
@@ -60,9 +61,7 @@ const CANDIDATES: Record<string, string[]> = {
 function openLibcrypto(): Libcrypto {
   if (!("Bun" in globalThis)) throw new Error("not Bun");
   if (process.env.FWD_SSH_CRYPTO === "js") throw new Error("FWD_SSH_CRYPTO=js");
-  const ffi = require("bun:ffi") as typeof import("bun:ffi");
-  const { dlopen, FFIType: T } = ffi;
-  ptr = ffi.ptr;
+  const { dlopen, FFIType: T } = require("bun:ffi") as typeof import("bun:ffi");
   const symbols = {
     EVP_aes_128_gcm: { args: [], returns: T.ptr },
     EVP_aes_256_gcm: { args: [], returns: T.ptr },
@@ -85,20 +84,6 @@ function openLibcrypto(): Libcrypto {
 }
 
 let lib!: Libcrypto;
-let ptr!: (view: Uint8Array) => Ptr;
-/**
- * The address of view[0] (bun:ffi's ptr()). The packet path passes addresses
- * (a view's address + an offset) rather than a fresh subarray per piece of
- * each packet. A small typed array keeps its bytes inside the JS heap until
- * its `.buffer` is first read, and then they move: an address taken before
- * that would go stale (measured: the payload's `Buffer.from(src.buffer, …)`
- * moved a 232-byte chunk under a cached address). Reading `.buffer` first
- * fixes the bytes where they are for the view's life.
- */
-function addressOf(view: Uint8Array): Ptr {
-  void view.buffer;
-  return ptr(view);
-}
 const outl = new Int32Array(1);
 const ivGenOut = new Uint8Array(1);
 const contexts = new FinalizationRegistry<Ptr>((ctx) => lib.EVP_CIPHER_CTX_free(ctx));
@@ -109,7 +94,11 @@ function cipherOf(sslName: string): Ptr {
   throw new Error("Invalid AES GCM cipher name");
 }
 
-/** One EVP context keyed for one direction, its IV counter run by OpenSSL. */
+/**
+ * One EVP context keyed for one direction, its IV counter run by OpenSSL.
+ * Packets are passed as addresses (a buffer's address + an offset: see
+ * addressOf) rather than as a fresh subarray for each piece of each packet.
+ */
 class GcmContext {
   protected ctx: Ptr;
   constructor(sslName: string, key: Uint8Array, iv: Uint8Array, enc: 0 | 1) {

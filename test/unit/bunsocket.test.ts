@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { directReads, writeDirect } from "../../src/tunnel/bunsocket.ts";
+import { directReads, writeAll, writeDirect } from "../../src/tunnel/bunsocket.ts";
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -121,5 +121,89 @@ describe("writeDirect", () => {
     client.end();
     expect((await got).toString()).toBe("0,1,2,3,4,5,6,7,8,9,");
     server.destroy();
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("writeAll", () => {
+  /** Counts the writes that went through Bun's socket (native or stream) instead of one sendmsg. */
+  function spy(sock: Socket) {
+    const n = { native: 0, stream: 0 };
+    const native = (sock as unknown as { _handle: { write(b: Uint8Array): number } })._handle;
+    const nativeWrite = native.write.bind(native);
+    native.write = (b: Uint8Array) => {
+      n.native++;
+      return nativeWrite(b);
+    };
+    const write = sock.write;
+    sock.write = function (this: Socket, ...args: Parameters<Socket["write"]>) {
+      n.stream++;
+      return write.apply(this, args);
+    } as Socket["write"];
+    return n;
+  }
+
+  test("several buffers, pieces of one chunk and others: one gathered send, in order", async () => {
+    const [client, server] = await pair();
+    const n = spy(client);
+    const chunk = randomBytes(200_000);
+    const bufs = [
+      chunk.subarray(0, 1000),
+      chunk.subarray(5000, 70_000),
+      Buffer.from("in between"),
+      chunk.subarray(100_000, 100_001),
+      new Uint8Array(randomBytes(300)) as Buffer, // bytes still in the JS heap
+    ];
+    const got = collect(server);
+    expect(writeAll(client, bufs)).toBe(true);
+    expect(n).toEqual({ native: 0, stream: 0 });
+    client.end();
+    expect(sha(await got)).toBe(sha(Buffer.concat(bufs)));
+    server.destroy();
+  });
+
+  test("more buffers than one sendmsg takes (64): still all, in order", async () => {
+    const [client, server] = await pair();
+    const bufs = Array.from({ length: 150 }, (_, i) => randomBytes(1 + ((i * 37) % 500)));
+    const got = collect(server);
+    expect(writeAll(client, bufs)).toBe(true);
+    client.end();
+    expect(sha(await got)).toBe(sha(Buffer.concat(bufs)));
+    server.destroy();
+  });
+
+  test("a reader that does not read: the kernel takes part, the rest waits in order, false, then drain", async () => {
+    const [client, server] = await pair();
+    server.pause();
+    const bufs = [
+      randomBytes(3 * 2 ** 20),
+      randomBytes(10),
+      randomBytes(5 * 2 ** 20),
+      randomBytes(77),
+    ];
+    expect(writeAll(client, bufs)).toBe(false);
+    expect(client.writableLength).toBeGreaterThan(0);
+    // Queued behind the rest, not ahead of it.
+    expect(writeAll(client, [Buffer.from("tail-1"), Buffer.from("tail-2")])).toBe(false);
+    const drained = new Promise((r) => client.once("drain", r));
+    const got = collect(server);
+    server.resume();
+    await drained;
+    client.end();
+    const all = Buffer.concat([...bufs, Buffer.from("tail-1tail-2")]);
+    expect(sha(await got)).toBe(sha(all));
+    server.destroy();
+  });
+
+  test("a peer that is gone: no signal, no throw; the socket reports the error as write() would", async () => {
+    const [client, server] = await pair();
+    server.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const failed = new Promise<Error | undefined>((r) => {
+      client.once("error", r);
+      client.once("close", () => r(undefined));
+    });
+    for (let i = 0; i < 3; i++) writeAll(client, [randomBytes(100_000), randomBytes(100_000)]);
+    await failed;
+    expect(client.destroyed).toBe(true);
   });
 });
