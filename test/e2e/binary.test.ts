@@ -88,6 +88,32 @@ describe.skipIf(!hasBinary)(`compiled ${BINARY.replace(`${ROOT}/`, "")}`, () => 
     expect(r.stderr).toContain("hint:");
   });
 
+  test("a closed stdout or stderr pipe keeps the exit code (status; run failing on a taken port)", async () => {
+    // A port that is taken: `run` fails with 5 (forward). Making the pipe guards lazy for `run` (to
+    // save ~3 ms of setup) broke this: exit 1.
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    const port = (taken.address() as { port: number }).port;
+    const cfg = join(home.dir, "closed-pipe-config");
+    writeFileSync(
+      cfg,
+      `Host h\n  HostName 127.0.0.1\n  Port 1\n  LocalForward ${port} 127.0.0.1:22\n`,
+    );
+    // bash points fwd's stdout or stderr at a pipe whose reader has already gone.
+    const sh = (script: string) =>
+      spawnSync("bash", ["-c", `exec 3>&1; ${script}; echo "code=$?" >&3`, "fwd", BINARY, cfg], {
+        env: { ...home.env, PATH: process.env.PATH },
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 20_000,
+      }).stdout.toString();
+    try {
+      expect(sh(`exec 2> >(exit 0); sleep 0.3; "$1" run -F "$2" h`)).toBe("code=5\n");
+      expect(sh(`exec 1> >(exit 0); sleep 0.3; "$1" status`)).toBe("code=0\n");
+    } finally {
+      taken.close();
+    }
+  });
+
   test("embeds no native add-on (ssh2 runs on its JavaScript crypto on every target)", () => {
     const bytes = readFileSync(BINARY);
     expect(bytes.includes(Buffer.from("cpufeatures.node"))).toBe(false);
