@@ -184,8 +184,8 @@ function queue(sock: Socket, data: Buffer, full: () => void): void {
 function flushScheduled(): void {
   scheduled = false;
   endRun();
-  for (let i = 0; i < ended.length; i++) send(ended[i]!);
-  ended.length = 0;
+  // Taken out first: nothing a write does can change the list being walked.
+  for (const out of ended.splice(0)) send(out);
 }
 
 function endRun(): void {
