@@ -25,6 +25,16 @@ async function pair(): Promise<[Socket, Socket]> {
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/** Lets a paused reader read, waits for the writer's "drain", ends it: all the reader got. */
+async function drainToEnd(writer: Socket, reader: Socket): Promise<Buffer> {
+  const drained = new Promise((r) => writer.once("drain", r));
+  const got = collect(reader);
+  reader.resume();
+  await drained;
+  writer.end();
+  return got;
+}
+
 function collect(sock: Socket): Promise<Buffer> {
   const parts: Buffer[] = [];
   sock.on("data", (b: Buffer) => parts.push(Buffer.from(b)));
@@ -85,12 +95,7 @@ describe("writeDirect", () => {
     // 16 MiB does not fit in loopback's buffers: the tail waits in the Writable.
     expect(results[1]).toBe(false);
     expect(client.writableLength).toBeGreaterThan(0);
-    const drained = new Promise((r) => client.once("drain", r));
-    const got = collect(server);
-    server.resume();
-    await drained;
-    client.end();
-    expect(sha(await got)).toBe(sha(Buffer.concat(parts)));
+    expect(sha(await drainToEnd(client, server))).toBe(sha(Buffer.concat(parts)));
     server.destroy();
   });
 
@@ -184,13 +189,8 @@ describe.skipIf(process.platform !== "linux")("writeAll", () => {
     expect(client.writableLength).toBeGreaterThan(0);
     // Queued behind the rest, not ahead of it.
     expect(writeAll(client, [Buffer.from("tail-1"), Buffer.from("tail-2")])).toBe(false);
-    const drained = new Promise((r) => client.once("drain", r));
-    const got = collect(server);
-    server.resume();
-    await drained;
-    client.end();
     const all = Buffer.concat([...bufs, Buffer.from("tail-1tail-2")]);
-    expect(sha(await got)).toBe(sha(all));
+    expect(sha(await drainToEnd(client, server))).toBe(sha(all));
     server.destroy();
   });
 
