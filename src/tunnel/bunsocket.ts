@@ -18,10 +18,10 @@
  *   through bun:ffi, Linux), gathered where they lie, under the same
  *   condition; the rest, if the kernel takes only part, through write().
  *
- * Both reach into Bun's internals (the socket's handler table, `_handle`),
- * so both check for them and do nothing where they are missing (Deno, a
- * different Bun, a hop that is an SSH channel): the stream path is the
- * fallback, and it is the same code path fwd used before.
+ * All three reach into Bun's internals (the socket's handler table,
+ * `_handle` and its fd), so each checks for them and does nothing where they
+ * are missing (Deno, a different Bun, a hop that is an SSH channel): the
+ * stream path is the fallback, and it is the same code path fwd used before.
  */
 import type { Socket } from "node:net";
 
