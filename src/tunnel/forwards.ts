@@ -193,14 +193,14 @@ function endRun(): void {
   if (r === null) return;
   run = null;
   const buf = Buffer.from(r.bytes, r.start, r.end - r.start);
-  const out = outFor(r.sock);
-  if (out) out.bufs.push(buf);
+  const i = endedIndex(r.sock);
+  if (i >= 0) ended[i]!.bufs.push(buf);
   else ended.push({ sock: r.sock, full: r.full, bufs: [buf] });
 }
 
-function outFor(sock: Socket): Out | undefined {
-  for (let i = 0; i < ended.length; i++) if (ended[i]!.sock === sock) return ended[i];
-  return undefined;
+function endedIndex(sock: Socket): number {
+  for (let i = 0; i < ended.length; i++) if (ended[i]!.sock === sock) return i;
+  return -1;
 }
 
 function send(out: Out): void {
@@ -211,10 +211,8 @@ function send(out: Out): void {
 /** Writes out what is queued for `sock` (before its end). */
 function flushFor(sock: Socket): void {
   if (run?.sock === sock) endRun();
-  const out = outFor(sock);
-  if (!out) return;
-  ended.splice(ended.indexOf(out), 1);
-  send(out);
+  const i = endedIndex(sock);
+  if (i >= 0) send(ended.splice(i, 1)[0]!);
 }
 
 export const fmtHost = (h: string) => (h.includes(":") ? `[${h}]` : h);

@@ -333,7 +333,7 @@ export class GcmPacketDecipher {
   /** ssh2's contract: consume data[p..dataLen); a number returned stops early at that offset. */
   decrypt(data: Buffer, p: number, dataLen: number): number | undefined {
     if (this.dead) throw new Error("decipher used after free");
-    let base = -1; // data's address, taken once it is needed
+    const base = addressOf(data);
     while (p < dataLen) {
       if (this.lenBytes < 4) {
         let nb = Math.min(4 - this.lenBytes, dataLen - p);
@@ -361,7 +361,6 @@ export class GcmPacketDecipher {
       }
       let tag: Mem = this.tag;
       if (this.tagPos === 0 && dataLen - p >= TAG_LEN) {
-        if (base < 0) base = addressOf(data);
         tag = base + p; // all of it in this chunk
         p += TAG_LEN;
       } else {
@@ -374,7 +373,6 @@ export class GcmPacketDecipher {
       const src = this.src!;
       const at = this.srcAt;
       const len = this.len;
-      if (src === data && base < 0) base = addressOf(data);
       this.gcm.decrypt((src === data ? base : addressOf(src)) + at, len, tag);
       const padLen = src[at]!;
       if (padLen + 1 > len) throw new Error("Bad padding length");
