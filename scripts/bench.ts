@@ -94,13 +94,20 @@ async function measureRow(env: BenchEnv, row: Row, round: number): Promise<RowRe
   }
   try {
     const cpu0 = pid ? procCpu(pid) : 0;
+    // CPU after each download: the last one alone is the tunnel warmed up.
+    const marks: { cpu: number; ok: boolean }[] = [];
+    const mark = pid ? (ok: boolean) => marks.push({ cpu: procCpu(pid), ok }) : undefined;
     const [b, anon] = pid
-      ? await sampleAnon(pid, () => bulk(port, P.bulks))
+      ? await sampleAnon(pid, () => bulk(port, P.bulks, mark))
       : [await bulk(port, P.bulks), undefined];
     r.bulkMBps = b.mbps;
     r.errors += b.errors;
     if (pid && b.mbps.length) {
       r.cpuPerGiB = (procCpu(pid) - cpu0) / ((b.mbps.length * BULK_BYTES) / 2 ** 30);
+    }
+    const last = marks.at(-1);
+    if (last?.ok && marks.length > 1) {
+      r.cpuLastPerGiB = (last.cpu - marks.at(-2)!.cpu) / (BULK_BYTES / 2 ** 30);
     }
     if (pid) r.peakMiB = procMem(pid, "VmHWM") / 1024;
     if (anon !== undefined) r.peakAnonMiB = anon;
@@ -180,7 +187,7 @@ function commands(env: BenchEnv, rows: Row[]): string {
     `- wrk: \`wrk -t2 -c32 -d${P.wrkSec}s --latency http://127.0.0.1:PORT{${BODIES.mid},${BODIES.tiny}}\` (nginx keepalive_requests 1000000: 32 connections = 32 channels)`,
     `- setup: spawn → first byte of a 200 through the tunnel (GET ${BODIES.tiny}, retried every 2 ms), median of ${P.setups}`,
     `- slow reader: fresh tunnel, \`curl --limit-rate ${SLOW_RATE} --max-time ${P.slowSec}\` of the bulk body, VmRSS sampled every 100 ms`,
-    `- CPU: utime+stime of the tunnel process (/proc/PID/stat) over the bulk downloads; RSS from /proc/PID/status`,
+    `- CPU: utime+stime of the tunnel process (/proc/PID/stat) over the bulk downloads of a fresh tunnel (the target figure), and over the last of them alone (warm: JIT compiled, heap grown; informational); RSS from /proc/PID/status`,
     `- --version: \`hyperfine -N --warmup 3 --runs ${P.versionRuns}\` against a bare \`bun build --compile\` hello world`,
   ].join("\n");
 }

@@ -118,7 +118,8 @@ export interface Bulk {
 }
 
 /** curl the 100 MiB body `n` times; MB/s (10^6 bytes) as curl measured each. */
-export async function bulk(port: number, n: number): Promise<Bulk> {
+/** `n` downloads of the bulk body; `after(ok)` runs after each (ok: it arrived whole). */
+export async function bulk(port: number, n: number, after?: (ok: boolean) => void): Promise<Bulk> {
   const mbps: number[] = [];
   let errors = 0;
   for (let i = 0; i < n; i++) {
@@ -133,8 +134,10 @@ export async function bulk(port: number, n: number): Promise<Bulk> {
       `http://${HOST}:${port}${BODIES.bulk}`,
     ]).catch(() => "000 0 0");
     const [code, size, speed] = out.trim().split(" ");
-    if (code !== "200" || Number(size) !== BULK_BYTES) errors++;
+    const ok = code === "200" && Number(size) === BULK_BYTES;
+    if (!ok) errors++;
     else mbps.push(Number(speed) / 1e6);
+    after?.(ok);
   }
   return { mbps, errors };
 }

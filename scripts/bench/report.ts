@@ -12,6 +12,8 @@ export interface RowResult {
   peakAnonMiB?: number;
   bulkMBps: number[];
   cpuPerGiB?: number;
+  /** CPU s/GiB of the last bulk download alone (the tunnel warmed up: JIT compiled, heap grown). */
+  cpuLastPerGiB?: number;
   wrk64?: { rps: number; p99ms: number };
   wrk12?: { rps: number; p99ms: number };
   slowPeakMiB?: number;
@@ -70,6 +72,12 @@ export const FIGURES: Figure[] = [
     lower: true,
   },
   { name: "CPU s/GiB (tunnel process, bulk)", get: (r) => r.cpuPerGiB, digits: 2, lower: true },
+  {
+    name: "CPU s/GiB, last download only (warm)",
+    get: (r) => r.cpuLastPerGiB,
+    digits: 2,
+    lower: true,
+  },
   { name: "`--version` ms (hyperfine mean)", get: (r) => r.versionMs, digits: 1, lower: true },
   { name: "binary MiB", get: (r) => r.binaryMiB, digits: 1, lower: true },
   { name: "errors", get: (r) => r.errors, digits: 0, lower: true },
@@ -200,6 +208,10 @@ export function mergeRounds(rs: RowResult[]): RowResult {
   set(
     "cpuPerGiB",
     m((r) => r.cpuPerGiB),
+  );
+  set(
+    "cpuLastPerGiB",
+    m((r) => r.cpuLastPerGiB),
   );
   set(
     "wrk64",
