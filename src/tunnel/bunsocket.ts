@@ -97,7 +97,12 @@ export function writeDirect(sock: Socket, chunk: Buffer): boolean {
  */
 export function writeAll(sock: Socket, bufs: Buffer[]): boolean {
   if (bufs.length === 1) return writeDirect(sock, bufs[0]!);
-  let sent = sendNow(sock, bufs);
+  const fd = nativeOf(sock)?.fd;
+  let sent = 0;
+  if (typeof fd === "number" && fd >= 0 && idle(sock)) {
+    const send = loadSendmsg();
+    if (send) sent = gather(send, fd, bufs);
+  }
   let ok = true;
   for (const b of bufs) {
     if (sent >= b.length) {
@@ -108,26 +113,6 @@ export function writeAll(sock: Socket, bufs: Buffer[]): boolean {
     sent = 0;
   }
   return ok;
-}
-
-/**
- * How many bytes of `bufs` the kernel took at once, straight from where they
- * lie: one native write for one buffer, one non-blocking sendmsg() per 64
- * buffers for several. 0 when something is queued in the socket's Writable
- * (it must go first), when the socket is not open, and where there is no
- * shortcut (not Bun; several buffers and not Linux, or FWD_GATHER=0). The
- * caller writes what is left, in order.
- */
-export function sendNow(sock: Socket, bufs: Buffer[]): number {
-  const native = nativeOf(sock);
-  if (!native || !idle(sock)) return 0;
-  if (bufs.length === 1) {
-    const n = typeof native.write === "function" ? native.write(bufs[0]!) : 0;
-    return Math.max(n, 0);
-  }
-  const fd = native.fd;
-  const send = typeof fd === "number" && fd >= 0 ? loadSendmsg() : null;
-  return send ? gather(send, fd!, bufs) : 0;
 }
 
 type SendMsg = (fd: number, msg: Uint32Array, flags: number) => number | bigint;

@@ -7,19 +7,15 @@
  * separate socket write: about 3x the send() calls OpenSSH makes for the same
  * bytes, and on loopback each send() also runs the receiver's TCP path.
  *
- * Coalescing: the first write of an event-loop turn schedules a flush with
- * setImmediate, so whatever ssh2 wrote while the loop handled this turn's I/O
- * (every channel that had data, every window adjust) leaves in one send.
- * Under Bun on Linux that send is one sendmsg() gathering the buffers where
- * they lie (bunsocket.ts), past node:net's Writable; elsewhere the buffers
- * go through the Writable, corked (Bun joins them, Node and Deno hand them to
- * one writev). That is OpenSSH's own pattern (one write per poll loop): ~1.1
- * sends per small request through the tunnel instead of ~4 (ssh2 as is) or
- * ~2 (uncork on process.nextTick, which only batches one callback's writes).
- * The flush is never later than the end of the current loop turn, so nothing
- * waits for a later event (a cork held across turns is what stalled setup
- * before). Skipping the Writable: 4 interleaved pairs, wrk 64 KiB 4377-4970
- * against 4163-4552 req/s, 133-148 against 143-157 CPU µs per request.
+ * Coalescing: the first write corks the socket and a setImmediate uncorks it,
+ * so whatever ssh2 wrote while the event loop handled this turn's I/O (every
+ * channel that had data, every window adjust) leaves in one send (Bun joins
+ * the corked chunks; Node and Deno hand them to one writev). That is OpenSSH's
+ * own pattern (one write per poll loop): ~1.1 sends per small request through
+ * the tunnel instead of ~4 (ssh2 as is) or ~2 (uncork on process.nextTick,
+ * which only batches one callback's writes). The flush is never later than
+ * the end of the current loop turn, so nothing waits for a later event (a
+ * cork held across turns is what stalled setup before).
  * Backpressure is unchanged: write() returns what the socket's write returned
  * (ssh2 ignores it; a channel's SSH window bounds what it may send).
  *
@@ -36,7 +32,7 @@
  * GC decides.
  */
 import type { Socket } from "node:net";
-import { directReads, sendNow } from "./bunsocket.ts";
+import { directReads } from "./bunsocket.ts";
 
 const RECLAIM_EVERY = 2 * 2 ** 20;
 const bunGc = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
@@ -73,15 +69,6 @@ export function reclaimer(
  * Makes every burst of writes within one event-loop turn a single send;
  * returns the same socket. `afterFlush` runs once per flush (the reclaimer's
  * check); `schedule` decides when the flush runs.
- *
- * The turn's buffers wait in a plain array and leave together through
- * sendNow() (one native write or gathered sendmsg(), no copy) while nothing
- * is queued in the socket's Writable; whatever the kernel does not take, and
- * everything where there is no such shortcut (Node, Deno), goes through the
- * Writable, corked, as before. `bytesWritten` counts both. A write with a
- * callback or of a string (ssh2 makes none) and end() first send what is
- * waiting, so order is kept; a socket destroyed meanwhile drops it, as its
- * Writable would have.
  */
 export function coalesceWrites(
   sock: Socket,
@@ -89,68 +76,19 @@ export function coalesceWrites(
   schedule: (f: () => void) => void = setImmediate,
 ): Socket {
   const write = sock.write;
-  const end = sock.end;
-  const streamWritten = getterOf(sock, "bytesWritten");
-  let turn: Buffer[] = [];
-  let turnBytes = 0;
-  let direct = 0;
-  let scheduled = false;
-  const writeOut = () => {
-    if (turn.length === 0) return;
-    const bufs = turn;
-    turn = [];
-    turnBytes = 0;
-    if (sock.destroyed || !sock.writable) return;
-    let sent = sendNow(sock, bufs);
-    direct += sent;
-    sock.cork();
-    for (const b of bufs) {
-      if (sent >= b.length) {
-        sent -= b.length;
-        continue;
-      }
-      write.call(sock, sent > 0 ? b.subarray(sent) : b);
-      sent = 0;
-    }
-    sock.uncork();
-  };
+  let corked = false;
   const flush = () => {
-    scheduled = false;
-    writeOut();
+    corked = false;
+    sock.uncork();
     afterFlush?.();
   };
   sock.write = function (this: Socket, ...args: Parameters<Socket["write"]>): boolean {
-    const chunk = args[0];
-    if (args.length !== 1 || !Buffer.isBuffer(chunk)) {
-      writeOut();
-      return write.apply(this, args);
-    }
-    turn.push(chunk);
-    turnBytes += chunk.length;
-    if (!scheduled) {
-      scheduled = true;
+    if (!corked) {
+      corked = true;
+      sock.cork();
       schedule(flush);
     }
-    return !sock.writableNeedDrain;
+    return write.apply(this, args);
   } as Socket["write"];
-  sock.end = function (this: Socket, ...args: Parameters<Socket["end"]>) {
-    writeOut();
-    return end.apply(this, args);
-  } as Socket["end"];
-  if (streamWritten) {
-    Object.defineProperty(sock, "bytesWritten", {
-      configurable: true,
-      get: () => streamWritten.call(sock) + direct + turnBytes,
-    });
-  }
   return sock;
-}
-
-/** The getter behind `obj[key]` on its prototype chain, if it is an accessor. */
-function getterOf(obj: object, key: string): (() => number) | undefined {
-  for (let o: object | null = obj; o; o = Object.getPrototypeOf(o)) {
-    const d = Object.getOwnPropertyDescriptor(o, key);
-    if (d) return d.get as (() => number) | undefined;
-  }
-  return undefined;
 }
