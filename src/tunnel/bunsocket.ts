@@ -17,9 +17,11 @@
  * - writeAll: several buffers for one socket leave in one sendmsg() (libc
  *   through bun:ffi, Linux), gathered where they lie, under the same
  *   condition; the rest, if the kernel takes only part, through write().
+ * - directPush: directReads for accepted sockets, at push() (their native
+ *   handler belongs to the listener and cannot be swapped).
  *
- * All three reach into Bun's internals (the socket's handler table,
- * `_handle` and its fd), so each checks for them and does nothing where they
+ * All four reach into Bun's internals (the socket's handler table, its
+ * Readable's state, `_handle` and its fd), so each checks for them and does nothing where they
  * are missing (Deno, a different Bun, a hop that is an SSH channel): the
  * stream path is the fallback, and it is the same code path fwd used before.
  */
@@ -73,6 +75,46 @@ export function directReads(sock: Socket): boolean {
     },
   });
   return true;
+}
+
+interface ReadableInternals {
+  length: number;
+  reading: boolean;
+  dataEmitted: boolean;
+  ended: boolean;
+}
+
+/**
+ * directReads for a socket whose handler Bun owns (one accepted by a
+ * listener: its handler table is the listener's and cannot be swapped):
+ * Bun's handler hands each chunk to `sock.push()`, so an own push() emits
+ * "data" itself while the Readable is flowing and holds nothing, which is
+ * the fast path of Readable.push() minus its bookkeeping (and the nextTick
+ * it schedules per chunk). Otherwise, and for the end (null), Readable.push()
+ * as before. Bun only. With the channel side (forwards.ts upload), 6
+ * interleaved pairs: 140 against 145 CPU µs per 64 KiB request, 33.5 against
+ * 35 per 12 B one (medians).
+ */
+export function directPush(sock: Socket): void {
+  const state = (sock as unknown as { _readableState?: ReadableInternals })._readableState;
+  if (!isBun || !state) return;
+  const push = sock.push;
+  sock.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (
+      chunk instanceof Uint8Array &&
+      chunk.length > 0 &&
+      sock.readableFlowing === true &&
+      state.length === 0 &&
+      !state.ended &&
+      !sock.destroyed
+    ) {
+      state.reading = false;
+      state.dataEmitted = true;
+      sock.emit("data", chunk);
+      return true;
+    }
+    return push.call(this, chunk, encoding);
+  };
 }
 
 /** Nothing is waiting in the socket's Writable (or corked): a write now goes out in order. */

@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
 import { explain, FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec, ListenAddress } from "../sshconfig/forward.ts";
-import { writeAll } from "./bunsocket.ts";
+import { directPush, writeAll } from "./bunsocket.ts";
 import { portHolder } from "./portholder.ts";
 import { readSocksRequest } from "./socks.ts";
 import { payloadSerial } from "./sshcrypto.ts";
@@ -32,10 +32,8 @@ export interface Forward {
 export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
   stats.connections++;
   sock.setNoDelay(true);
-  sock.on("data", (b: Buffer) => {
-    stats.bytesOut += b.length;
-  });
-  sock.pipe(ch);
+  directPush(sock);
+  upload(sock, ch, stats);
   deliver(ch, sock, stats);
   let closed = false;
   const done = () => {
@@ -59,6 +57,51 @@ export function splice(sock: Socket, ch: ClientChannel, stats: ForwardStatus): v
     sock.once("finish", done);
     sock.end();
   });
+}
+
+/** What ssh2's Channel._write uses to send. */
+interface ChannelOut {
+  outgoing?: { state: string; window: number; packetSize: number; id: number };
+  _client?: { _protocol?: { channelData?(id: number, data: Buffer): void } };
+}
+
+/**
+ * Local socket → channel, as sock.pipe(ch) did, without the channel's
+ * Writable in between while it holds nothing (issue 12): a chunk that fits
+ * the channel's window and packet size goes straight to ssh2's
+ * channelData(), exactly as Channel._write would send it, window and all.
+ * Anything else (window short, something queued ahead, channel not open)
+ * goes through ch.write(), in order; false pauses the socket until the
+ * channel's "drain", and the socket's end ends the channel (EOF), as pipe()
+ * does. Nothing is written to a channel that can no longer be written.
+ */
+function upload(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
+  const c = ch as unknown as ChannelOut;
+  const out = c.outgoing;
+  const send = c._client?._protocol?.channelData;
+  const protocol = c._client?._protocol;
+  const resume = () => sock.resume();
+  sock.on("data", (b: Buffer) => {
+    stats.bytesOut += b.length;
+    if (!ch.writable) return;
+    if (
+      send &&
+      out?.state === "open" &&
+      ch.writableLength === 0 &&
+      ch.writableCorked === 0 &&
+      b.length <= out.window &&
+      b.length <= out.packetSize
+    ) {
+      send.call(protocol, out.id, b);
+      out.window -= b.length;
+      return;
+    }
+    if (!ch.write(b)) {
+      sock.pause();
+      ch.once("drain", resume);
+    }
+  });
+  sock.once("end", () => ch.end());
 }
 
 /** The parts of ssh2's Channel that its CHANNEL_DATA handler drives. */

@@ -188,6 +188,77 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     expect(got.digest("hex")).toBe(want.digest("hex"));
   });
 
+  test("a target that stops reading holds the local writer back (the channel window); every byte arrives in order, then EOF", async () => {
+    // The mirror of the test above, for the upload direction: the local client
+    // writes 64 MiB as fast as its socket takes them while the target reads
+    // nothing. Only buffers along the path can fill (kernel buffers, sshd's
+    // channel buffer, the window sshd gives fwd); if fwd kept reading the local
+    // socket without bound, the client would hand over all 64 MiB.
+    const MiB = 2 ** 20;
+    const chunks = 64;
+    const chunk = (i: number) => Buffer.alloc(MiB, (i * 41) % 253);
+    const want = createHash("sha256");
+    for (let i = 0; i < chunks; i++) want.update(chunk(i));
+    const readers: import("node:net").Socket[] = [];
+    const sink = createServer((c) => {
+      c.on("error", () => {});
+      c.pause();
+      readers.push(c);
+    });
+    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => sink.close(r)));
+    const port = await freePort();
+    const cfg = config([
+      `LocalForward ${port} 127.0.0.1:${(sink.address() as { port: number }).port}`,
+    ]);
+    const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode });
+    await started(p, port);
+
+    const c = connect(port, "127.0.0.1");
+    cleanups.push(() => c.destroy());
+    let handed = 0;
+    let i = 0;
+    const more = () => {
+      while (i < chunks) {
+        const ok = c.write(chunk(i++), () => {
+          handed += MiB;
+        });
+        if (!ok) return void c.once("drain", more);
+      }
+      c.end();
+    };
+    c.once("connect", more);
+    await waitFor(() => handed > 0, { what: "the client writing" });
+    let last = -1;
+    await waitFor(
+      async () => {
+        const before = handed;
+        await Bun.sleep(300);
+        const still = handed === before && handed === last;
+        last = handed;
+        return still;
+      },
+      { timeoutMs: 15_000, what: "the client held back" },
+    );
+    expect(handed).toBeLessThan(48 * MiB);
+
+    // started()'s probe made a connection too; ours is the one that carries data.
+    const ours = await new Promise<{ n: number; sha: string }>((res) => {
+      for (const r of readers) {
+        const got = createHash("sha256");
+        let n = 0;
+        r.on("data", (b: Buffer) => {
+          n += b.length;
+          got.update(b);
+        });
+        r.on("end", () => n > 0 && res({ n, sha: got.digest("hex") }));
+        r.resume();
+      }
+    });
+    expect(ours.n).toBe(chunks * MiB);
+    expect(ours.sha).toBe(want.digest("hex"));
+  });
+
   test("-q prints nothing while serving; -v prints the connect steps before the forward lines", async () => {
     const qport = await freePort();
     const q = spawnFwd(

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { directReads, writeAll, writeDirect } from "../../src/tunnel/bunsocket.ts";
+import { directPush, directReads, writeAll, writeDirect } from "../../src/tunnel/bunsocket.ts";
 
 const servers: Server[] = [];
 afterEach(() => {
@@ -82,6 +82,53 @@ describe("directReads", () => {
   test("declines what is not a Bun node:net socket", () => {
     const { PassThrough } = require("node:stream") as typeof import("node:stream");
     expect(directReads(new PassThrough() as unknown as Socket)).toBe(false);
+  });
+});
+
+describe.skipIf(!("Bun" in globalThis))("directPush", () => {
+  /** Counts the chunks that still took Readable.push (installed before directPush, so under it). */
+  function viaPush(sock: Socket) {
+    const n = { chunks: 0 };
+    const push = sock.push;
+    sock.push = function (this: Socket, ...args: Parameters<Socket["push"]>) {
+      if (args[0] !== null) n.chunks++;
+      return push.apply(this, args);
+    };
+    return n;
+  }
+
+  test("an accepted socket: flowing chunks skip Readable.push, in order, then end", async () => {
+    const [client, server] = await pair();
+    const n = viaPush(server);
+    directPush(server);
+    const body = randomBytes(4 * 2 ** 20);
+    const got = collect(server);
+    client.end(body);
+    expect(sha(await got)).toBe(sha(body));
+    // Removing directPush makes this the number of reads.
+    expect(n.chunks).toBe(0);
+    server.destroy();
+  });
+
+  test("while paused, chunks queue in the Readable and come out first, in order", async () => {
+    const [client, server] = await pair();
+    const n = viaPush(server);
+    directPush(server);
+    const parts: Buffer[] = [];
+    server.on("data", (b: Buffer) => parts.push(Buffer.from(b)));
+    server.pause();
+    const first = randomBytes(300_000);
+    client.write(first);
+    await Bun.sleep(50);
+    const second = randomBytes(3 * 2 ** 20);
+    const ended = new Promise((r) => server.once("end", r));
+    server.resume();
+    client.end(second);
+    await ended;
+    expect(sha(Buffer.concat(parts))).toBe(sha(Buffer.concat([first, second])));
+    // The paused part took the stream's own path.
+    expect(n.chunks).toBeGreaterThan(0);
+    server.destroy();
   });
 });
 
