@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { type FwdMode, type FwdProcess, hasBinary, runFwd, spawnFwd } from "../helpers/fwd.ts";
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
@@ -120,143 +120,119 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     expect(await new Response(curl.stdout).text()).toBe(TARGET_BODY);
   });
 
+  // The two backpressure tests: 64 MiB through the tunnel while one end reads nothing.
+  const MiB = 2 ** 20;
+  const CHUNKS = 64;
+  const chunk = (i: number) => Buffer.alloc(MiB, (i * 37) % 251);
+  const WANT = (() => {
+    const h = createHash("sha256");
+    for (let i = 0; i < CHUNKS; i++) h.update(chunk(i));
+    return h.digest("hex");
+  })();
+
+  /** Writes the chunks as fast as `sock` takes them, then ends it; `taken` runs as the kernel accepts each. */
+  function pour(sock: Socket, taken: () => void): void {
+    let i = 0;
+    const more = () => {
+      while (i < CHUNKS) {
+        if (!sock.write(chunk(i++), taken)) return void sock.once("drain", more);
+      }
+      sock.end();
+    };
+    more();
+  }
+
+  /** Waits until the writer stops being able to hand over more, then checks it was held back. */
+  async function heldBack(handed: () => number, what: string): Promise<void> {
+    await waitFor(() => handed() > 0, { what: `${what} writing` });
+    let last = -1;
+    await waitFor(
+      async () => {
+        const before = handed();
+        await Bun.sleep(300);
+        const still = handed() === before && handed() === last;
+        last = handed();
+        return still;
+      },
+      { timeoutMs: 15_000, what: `${what} held back` },
+    );
+    expect(handed()).toBeLessThan(48 * MiB);
+  }
+
+  /** All `sock` brings until its end: byte count and sha256. */
+  function drink(sock: Socket): Promise<{ n: number; sha: string }> {
+    const got = createHash("sha256");
+    let n = 0;
+    sock.on("data", (b: Buffer) => {
+      n += b.length;
+      got.update(b);
+    });
+    const done = new Promise<{ n: number; sha: string }>((r) =>
+      sock.on("end", () => r({ n, sha: got.digest("hex") })),
+    );
+    sock.resume();
+    return done;
+  }
+
+  /** `fwd run` with a LocalForward to `target`; returns the local port once it listens. */
+  async function forwardTo(target: Server): Promise<number> {
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => target.close(r)));
+    const port = await freePort();
+    const cfg = config([
+      `LocalForward ${port} 127.0.0.1:${(target.address() as { port: number }).port}`,
+    ]);
+    await started(spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode }), port);
+    return port;
+  }
+
   test("a local reader that stops reading holds the server back (the SSH window); every byte arrives in order", async () => {
     // The target writes 64 MiB as fast as its socket takes them; handed counts what the
     // kernel accepted. While the client reads nothing, only buffers along the path
     // (kernel socket buffers, sshd's channel buffer, the 2 MiB window) can fill: if
     // fwd kept reading without bound, the target would hand over all 64 MiB.
-    const MiB = 2 ** 20;
-    const chunks = 64;
-    const chunk = (i: number) => Buffer.alloc(MiB, (i * 37) % 251);
-    const want = createHash("sha256");
-    for (let i = 0; i < chunks; i++) want.update(chunk(i));
     // Counted for the newest connection only (started() probes the port once).
     let handed = 0;
     let conns = 0;
-    const source = createServer((c) => {
-      c.on("error", () => {});
-      const id = ++conns;
-      handed = 0;
-      let i = 0;
-      const more = () => {
-        while (i < chunks) {
-          const ok = c.write(chunk(i++), () => {
-            if (id === conns) handed += MiB;
-          });
-          if (!ok) return void c.once("drain", more);
-        }
-        c.end();
-      };
-      more();
-    });
-    await new Promise<void>((r) => source.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise((r) => source.close(r)));
-    const port = await freePort();
-    const cfg = config([
-      `LocalForward ${port} 127.0.0.1:${(source.address() as { port: number }).port}`,
-    ]);
-    const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode });
-    await started(p, port);
-
+    const port = await forwardTo(
+      createServer((c) => {
+        c.on("error", () => {});
+        const id = ++conns;
+        handed = 0;
+        pour(c, () => {
+          if (id === conns) handed += MiB;
+        });
+      }),
+    );
     const c = connect(port, "127.0.0.1");
     c.pause();
     cleanups.push(() => c.destroy());
-    await waitFor(() => handed > 0, { what: "the target writing" });
-    let last = -1;
-    await waitFor(
-      async () => {
-        const before = handed;
-        await Bun.sleep(300);
-        const still = handed === before && handed === last;
-        last = handed;
-        return still;
-      },
-      { timeoutMs: 15_000, what: "the target held back" },
-    );
-    expect(handed).toBeLessThan(48 * MiB);
-
-    const got = createHash("sha256");
-    let n = 0;
-    const done = new Promise<void>((r) => c.on("end", r));
-    c.on("data", (b: Buffer) => {
-      n += b.length;
-      got.update(b);
-    });
-    c.resume();
-    await done;
-    expect(n).toBe(chunks * MiB);
-    expect(got.digest("hex")).toBe(want.digest("hex"));
+    await heldBack(() => handed, "the target");
+    expect(await drink(c)).toEqual({ n: CHUNKS * MiB, sha: WANT });
   });
 
   test("a target that stops reading holds the local writer back (the channel window); every byte arrives in order, then EOF", async () => {
     // The mirror of the test above, for the upload direction: the local client
     // writes 64 MiB as fast as its socket takes them while the target reads
-    // nothing. Only buffers along the path can fill (kernel buffers, sshd's
-    // channel buffer, the window sshd gives fwd); if fwd kept reading the local
-    // socket without bound, the client would hand over all 64 MiB.
-    const MiB = 2 ** 20;
-    const chunks = 64;
-    const chunk = (i: number) => Buffer.alloc(MiB, (i * 41) % 253);
-    const want = createHash("sha256");
-    for (let i = 0; i < chunks; i++) want.update(chunk(i));
-    const readers: import("node:net").Socket[] = [];
-    const sink = createServer((c) => {
-      c.on("error", () => {});
-      c.pause();
-      readers.push(c);
-    });
-    await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
-    cleanups.push(() => new Promise((r) => sink.close(r)));
-    const port = await freePort();
-    const cfg = config([
-      `LocalForward ${port} 127.0.0.1:${(sink.address() as { port: number }).port}`,
-    ]);
-    const p = spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode });
-    await started(p, port);
-
+    // nothing. If fwd kept reading the local socket without bound, the client
+    // would hand over all 64 MiB.
+    const readers: Socket[] = [];
+    const port = await forwardTo(
+      createServer((c) => {
+        c.on("error", () => {});
+        c.pause();
+        readers.push(c);
+      }),
+    );
     const c = connect(port, "127.0.0.1");
     cleanups.push(() => c.destroy());
     let handed = 0;
-    let i = 0;
-    const more = () => {
-      while (i < chunks) {
-        const ok = c.write(chunk(i++), () => {
-          handed += MiB;
-        });
-        if (!ok) return void c.once("drain", more);
-      }
-      c.end();
-    };
-    c.once("connect", more);
-    await waitFor(() => handed > 0, { what: "the client writing" });
-    let last = -1;
-    await waitFor(
-      async () => {
-        const before = handed;
-        await Bun.sleep(300);
-        const still = handed === before && handed === last;
-        last = handed;
-        return still;
-      },
-      { timeoutMs: 15_000, what: "the client held back" },
-    );
-    expect(handed).toBeLessThan(48 * MiB);
-
-    // started()'s probe made a connection too; ours is the one that carries data.
-    const ours = await new Promise<{ n: number; sha: string }>((res) => {
-      for (const r of readers) {
-        const got = createHash("sha256");
-        let n = 0;
-        r.on("data", (b: Buffer) => {
-          n += b.length;
-          got.update(b);
-        });
-        r.on("end", () => n > 0 && res({ n, sha: got.digest("hex") }));
-        r.resume();
-      }
-    });
-    expect(ours.n).toBe(chunks * MiB);
-    expect(ours.sha).toBe(want.digest("hex"));
+    c.once("connect", () => pour(c, () => (handed += MiB)));
+    await heldBack(() => handed, "the client");
+    // started()'s probe made a connection too (it carries nothing); ours is the other one.
+    const never = new Promise<never>(() => {});
+    const got = await Promise.race(readers.map((r) => drink(r).then((d) => (d.n ? d : never))));
+    expect(got).toEqual({ n: CHUNKS * MiB, sha: WANT });
   });
 
   test("-q prints nothing while serving; -v prints the connect steps before the forward lines", async () => {
