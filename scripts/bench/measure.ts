@@ -117,8 +117,10 @@ export interface Bulk {
   errors: number;
 }
 
-/** curl the 100 MiB body `n` times; MB/s (10^6 bytes) as curl measured each. */
-/** `n` downloads of the bulk body; `after(ok)` runs after each (ok: it arrived whole). */
+/**
+ * curl the 100 MiB body `n` times; MB/s (10^6 bytes) as curl measured each.
+ * `after(ok)` runs after each download (ok: it arrived whole).
+ */
 export async function bulk(port: number, n: number, after?: (ok: boolean) => void): Promise<Bulk> {
   const mbps: number[] = [];
   let errors = 0;

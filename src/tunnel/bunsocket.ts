@@ -21,9 +21,10 @@
  *   handler belongs to the listener and cannot be swapped).
  *
  * All four reach into Bun's internals (the socket's handler table, its
- * Readable's state, `_handle` and its fd), so each checks for them and does nothing where they
- * are missing (Deno, a different Bun, a hop that is an SSH channel): the
- * stream path is the fallback, and it is the same code path fwd used before.
+ * Readable's state, `_handle` and its fd), so each checks for them and does
+ * nothing where they are missing (Deno, a different Bun, a hop that is an
+ * SSH channel): the stream path is the fallback, and it is the same code
+ * path fwd used before.
  */
 import type { Socket } from "node:net";
 

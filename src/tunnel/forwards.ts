@@ -78,21 +78,21 @@ interface ChannelOut {
 function upload(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
   const c = ch as unknown as ChannelOut;
   const out = c.outgoing;
-  const send = c._client?._protocol?.channelData;
-  const protocol = c._client?._protocol;
   const resume = () => sock.resume();
   sock.on("data", (b: Buffer) => {
     stats.bytesOut += b.length;
     if (!ch.writable) return;
+    // Looked up per chunk, as Channel._write does.
+    const protocol = c._client?._protocol;
     if (
-      send &&
+      protocol?.channelData &&
       out?.state === "open" &&
       ch.writableLength === 0 &&
       ch.writableCorked === 0 &&
       b.length <= out.window &&
       b.length <= out.packetSize
     ) {
-      send.call(protocol, out.id, b);
+      protocol.channelData(out.id, b);
       out.window -= b.length;
       return;
     }
