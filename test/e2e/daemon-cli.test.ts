@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { spawn, spawnSync } from "node:child_process";
 import {
+  appendFileSync,
   chmodSync,
   existsSync,
   mkdtempSync,
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { startTimeOf } from "../../src/daemon/proc.ts";
 // test/helpers/daemon-sshd.ts until the shared test/helpers/sshd.ts is committed.
 import { freePort, hasSshd, keygen, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
+import { offSizeKey } from "../helpers/ecdsa.ts";
 
 const root = join(import.meta.dir, "../..");
 const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
@@ -242,6 +244,25 @@ describe.skipIf(!hasSshd)(
         const stop = await fwd(["stop", "forward1"], {}, denoArgv);
         expect(stop.out).toBe(`stopped forward1 (pid ${st!.pid})\n`);
         expect(await portFree(port)).toBe(true);
+      },
+      60_000,
+    );
+
+    test.skipIf(!hasDeno)(
+      "under deno run: an ECDSA key that ssh2 encodes off the curve's size authenticates",
+      async () => {
+        // Half of all P-256 keys: ssh2's SEC1 PEM carries 0x00 ‖ scalar, which
+        // Deno's parser refused ("invalid SEC1 private key"); src/tunnel/ecdsa.ts.
+        const key = offSizeKey(work, 256, 32);
+        appendFileSync(join(work, "sshd", "authorized_keys"), readFileSync(`${key}.pub`));
+        const port = await freePort();
+        const cfg = baseConfig("forward1", port, { IdentityFile: key });
+        const denoArgv = [deno, "run", "-A", join(root, "src/main.ts")];
+        const r = await fwd(["run", "-d", "forward1", "-F", cfg], {}, denoArgv);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(await through(port)).toBe("hello from target\n");
+        expect((await fwd(["stop", "forward1"], {}, denoArgv)).code).toBe(0);
       },
       60_000,
     );
