@@ -12,18 +12,18 @@ import agentFile from "ssh2/lib/agent.js";
 import clientFile from "ssh2/lib/client.js";
 // @ts-expect-error
 import keyParserFile from "ssh2/lib/protocol/keyParser.js";
-import { sizeEcdsaScalar } from "./ecdsa.ts";
+import { mendPrivatePem } from "./keypem.ts";
 
 export const Client = clientFile as typeof ssh2.Client;
 export type Client = ssh2.Client;
 export const OpenSSHAgent = (agentFile as typeof ssh2).OpenSSHAgent;
 export type OpenSSHAgent = ssh2.OpenSSHAgent;
 const parseRaw = (keyParserFile as typeof ssh2.utils).parseKey;
-/** ssh2's parseKey, with ECDSA private keys made signable under Deno too (ecdsa.ts). */
+/** ssh2's parseKey, with private keys in a PEM Deno can read too (keypem.ts). */
 export const parseKey: typeof ssh2.utils.parseKey = (data, passphrase) => {
   const parsed = parseRaw(data, passphrase);
   for (const k of Array.isArray(parsed) ? parsed : [parsed]) {
-    if (!(k instanceof Error)) sizeEcdsaScalar(k);
+    if (!(k instanceof Error)) mendPrivatePem(k);
   }
   return parsed;
 };

@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { startTimeOf } from "../../src/daemon/proc.ts";
 // test/helpers/daemon-sshd.ts until the shared test/helpers/sshd.ts is committed.
 import { freePort, hasSshd, keygen, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
-import { offSizeKey } from "../helpers/ecdsa.ts";
+import { offSizeKey } from "../helpers/keypem.ts";
 
 const root = join(import.meta.dir, "../..");
 const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
@@ -252,13 +252,54 @@ describe.skipIf(!hasSshd)(
       "under deno run: an ECDSA key that ssh2 encodes off the curve's size authenticates",
       async () => {
         // Half of all P-256 keys: ssh2's SEC1 PEM carries 0x00 ‖ scalar, which
-        // Deno's parser refused ("invalid SEC1 private key"); src/tunnel/ecdsa.ts.
+        // Deno's parser refused ("invalid SEC1 private key"); src/tunnel/keypem.ts.
         const key = offSizeKey(work, 256, 32);
         appendFileSync(join(work, "sshd", "authorized_keys"), readFileSync(`${key}.pub`));
         const port = await freePort();
         const cfg = baseConfig("forward1", port, { IdentityFile: key });
         const denoArgv = [deno, "run", "-A", join(root, "src/main.ts")];
         const r = await fwd(["run", "-d", "forward1", "-F", cfg], {}, denoArgv);
+        expect(r.err).toBe("");
+        expect(r.code).toBe(0);
+        expect(await through(port)).toBe("hello from target\n");
+        expect((await fwd(["stop", "forward1"], {}, denoArgv)).code).toBe(0);
+      },
+      60_000,
+    );
+
+    test.skipIf(!hasDeno)(
+      "under deno run: a PEM-encrypted RSA key (ssh-keygen -m PEM) authenticates, its passphrase from SSH_ASKPASS",
+      async () => {
+        // ssh2 decrypts it and kept the CBC padding after the DER, which Deno's
+        // decoder refused ("unsupported"); src/tunnel/keypem.ts.
+        const key = join(work, "pem_rsa");
+        rmSync(key, { force: true });
+        rmSync(`${key}.pub`, { force: true });
+        spawnSync("ssh-keygen", [
+          "-q",
+          "-t",
+          "rsa",
+          "-b",
+          "2048",
+          "-m",
+          "PEM",
+          "-N",
+          "pem-pass",
+          "-f",
+          key,
+        ]);
+        expect(readFileSync(key, "utf8")).toContain("Proc-Type: 4,ENCRYPTED");
+        appendFileSync(join(work, "sshd", "authorized_keys"), readFileSync(`${key}.pub`));
+        const askpass = join(work, "askpass-pem.sh");
+        writeFileSync(askpass, "#!/bin/sh\necho pem-pass\n", { mode: 0o700 });
+        const port = await freePort();
+        const cfg = baseConfig("forward1", port, { IdentityFile: key });
+        const denoArgv = [deno, "run", "-A", join(root, "src/main.ts")];
+        const r = await fwd(
+          ["run", "-d", "forward1", "-F", cfg],
+          { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force" },
+          denoArgv,
+        );
         expect(r.err).toBe("");
         expect(r.code).toBe(0);
         expect(await through(port)).toBe("hello from target\n");

@@ -1,4 +1,4 @@
-/** ECDSA keys as ssh2 encodes them, for the tests of src/tunnel/ecdsa.ts. */
+/** Private keys as ssh2 encodes them, for the tests of src/tunnel/keypem.ts. */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -6,7 +6,8 @@ import { join } from "node:path";
 import keyParser from "ssh2/lib/protocol/keyParser.js";
 
 /** ssh2's own parseKey, without fwd's fix. */
-export const rawParse = (keyParser as { parseKey(d: Buffer): unknown }).parseKey;
+export const rawParse = (keyParser as { parseKey(d: Buffer, passphrase?: string): unknown })
+  .parseKey;
 
 export function pemOf(key: object): string {
   const sym = Object.getOwnPropertySymbols(key).find((s) => s.description === "Private key PEM");

@@ -11,9 +11,9 @@ import {
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { sec1AtCurveSize } from "../../src/tunnel/ecdsa.ts";
+import { derTrimmed, sec1AtCurveSize } from "../../src/tunnel/keypem.ts";
 import { parseKey } from "../../src/tunnel/ssh2.ts";
-import { derOf, offSizeKey, pemOf, rawParse, scalarLength } from "../helpers/ecdsa.ts";
+import { derOf, offSizeKey, pemOf, rawParse, scalarLength } from "../helpers/keypem.ts";
 
 const CURVES = [
   { bits: 256, size: 32, name: "P-256", hash: "sha256" },
@@ -92,5 +92,61 @@ describe("parseKey (ssh2.ts): ECDSA keys that ssh2 encodes off the curve's size"
       pemOf(rawParse(readFileSync(path)) as object),
     );
     rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe("derTrimmed", () => {
+  test("cuts what follows the outer element (short and long form lengths), leaves an exact DER alone", () => {
+    const short = Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05]);
+    expect(derTrimmed(Buffer.concat([short, Buffer.from([8, 8, 8, 8, 8, 8, 8, 8])]))).toEqual(
+      short,
+    );
+    expect(derTrimmed(short)).toBeUndefined();
+    const long = Buffer.concat([Buffer.from([0x30, 0x81, 0x80]), Buffer.alloc(0x80, 1)]);
+    expect(derTrimmed(Buffer.concat([long, Buffer.from([4, 4, 4, 4])]))).toEqual(long);
+    expect(derTrimmed(Buffer.from([0x04, 0x01, 0x00, 0x00]))).toBeUndefined();
+  });
+});
+
+describe("parseKey (ssh2.ts): a PEM-encrypted RSA key (ssh-keygen -m PEM)", () => {
+  test("the decrypted PEM ends where its DER ends, as OpenSSL decrypts it, and signs", () => {
+    const dir = mkdtempSync(join(tmpdir(), "fwd-pem-"));
+    try {
+      const path = join(dir, "rsa");
+      execFileSync("ssh-keygen", [
+        "-q",
+        "-t",
+        "rsa",
+        "-b",
+        "2048",
+        "-m",
+        "PEM",
+        "-N",
+        "pem-pass",
+        "-f",
+        path,
+      ]);
+      const file = readFileSync(path);
+      expect(file.toString()).toContain("Proc-Type: 4,ENCRYPTED");
+      // ssh2 alone keeps the CBC padding after the DER.
+      const raw = derOf(pemOf(rawParse(file, "pem-pass") as object));
+      const openssl = createPrivateKey({ key: file, passphrase: "pem-pass" }).export({
+        type: "pkcs1",
+        format: "der",
+      });
+      expect(raw.length).toBeGreaterThan(openssl.length);
+      const key = parseKey(file, "pem-pass") as unknown as {
+        sign(d: Buffer): Buffer | Error;
+        getPublicPEM(): string;
+      };
+      expect(derOf(pemOf(key)).equals(openssl)).toBe(true);
+      const sig = key.sign(Buffer.from("data"));
+      expect(sig).toBeInstanceOf(Buffer);
+      expect(
+        verify("sha1", Buffer.from("data"), createPublicKey(key.getPublicPEM()), sig as Buffer),
+      ).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,13 +1,18 @@
 /**
- * ECDSA private keys as ssh2 hands them to the runtime's crypto.
+ * Private keys as ssh2 hands them to the runtime's crypto: as a PEM it writes
+ * itself. Two of its habits are fine with OpenSSL (Bun, Node) and refused by
+ * Deno's decoder, so under Deno those keys could not sign. parseKey (ssh2.ts)
+ * mends both; nothing else in the key changes.
  *
- * ssh2 turns an OpenSSH ECDSA key into a SEC1 PEM ("EC PRIVATE KEY") and
- * copies the private scalar into it as it was in the key file: an SSH mpint,
- * with a 0x00 in front when its top bit is set (and shorter when it has
- * leading zero bytes). SEC1 wants it at exactly the curve's size. OpenSSL
- * takes either; Deno's parser does not ("invalid SEC1 private key"), so about
- * half of all ECDSA keys could not sign there. parseKey (ssh2.ts) re-encodes
- * the scalar at the curve's size; nothing else in the key changes.
+ * - ECDSA: ssh2 copies the private scalar into the SEC1 PEM ("EC PRIVATE
+ *   KEY") as it was in the key file, an SSH mpint: 0x00 in front when its top
+ *   bit is set, a byte short when its top byte is 0. SEC1 wants exactly the
+ *   curve's size; Deno says "invalid SEC1 private key", for about half of all
+ *   ECDSA keys. The scalar is re-encoded at the curve's size.
+ * - Legacy encrypted PEM ("Proc-Type: 4,ENCRYPTED", `ssh-keygen -m PEM` with
+ *   a passphrase): ssh2 decrypts it with padding off and keeps the CBC
+ *   padding after the DER; Deno says "unsupported". The DER is cut at its
+ *   end.
  */
 import type { ParsedKey } from "ssh2";
 
@@ -62,19 +67,32 @@ export function sec1AtCurveSize(der: Uint8Array, size: number): Buffer | undefin
 const pemBody = (pem: string) =>
   Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
 
-function toPem(der: Buffer): string {
+function toPem(label: string, der: Buffer): string {
   const b64 = der.toString("base64").replace(/.{64}/g, "$&\n");
-  return `-----BEGIN EC PRIVATE KEY-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END EC PRIVATE KEY-----`;
+  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----`;
 }
 
-/** Re-encodes `key`'s private PEM (ssh2 keeps it under a symbol) at the curve's size; other keys are left as they are. */
-export function sizeEcdsaScalar(key: ParsedKey): void {
-  const size = CURVE_BYTES[key.type];
-  if (size === undefined) return;
+/** The DER `der` without what follows its outer element, or undefined when nothing does. */
+export function derTrimmed(der: Uint8Array): Buffer | undefined {
+  if (der[0] !== 0x30 || der.length < 2) return undefined;
+  const [len, at] = readLength(der, 1);
+  return at + len < der.length ? Buffer.from(der.subarray(0, at + len)) : undefined;
+}
+
+/** Mends `key`'s private PEM (ssh2 keeps it under a symbol) as above; other keys are left as they are. */
+export function mendPrivatePem(key: ParsedKey): void {
   const sym = Object.getOwnPropertySymbols(key).find((s) => s.description === "Private key PEM");
   const holder = key as unknown as Record<symbol, unknown>;
   const pem = sym ? holder[sym] : undefined;
   if (typeof pem !== "string") return;
-  const fixed = sec1AtCurveSize(pemBody(pem), size);
-  if (fixed) holder[sym!] = toPem(fixed);
+  const label = /^-----BEGIN ([A-Z ]+)-----/.exec(pem)?.[1];
+  if (!label) return;
+  let der: Buffer = pemBody(pem);
+  let changed = false;
+  const trimmed = derTrimmed(der);
+  if (trimmed) [der, changed] = [trimmed, true];
+  const size = CURVE_BYTES[key.type];
+  const sized = size === undefined ? undefined : sec1AtCurveSize(der, size);
+  if (sized) [der, changed] = [sized, true];
+  if (changed) holder[sym!] = toPem(label, der);
 }
