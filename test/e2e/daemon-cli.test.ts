@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { startTimeOf } from "../../src/daemon/proc.ts";
 // test/helpers/daemon-sshd.ts until the shared test/helpers/sshd.ts is committed.
 import { freePort, hasSshd, keygen, type Sshd, startSshd } from "../helpers/daemon-sshd.ts";
-import { offSizeKey } from "../helpers/keypem.ts";
+import { offSizeKey, pemEncryptedRsaKey } from "../helpers/keypem.ts";
 
 const root = join(import.meta.dir, "../..");
 const binary = process.env.FWD_E2E_BIN ?? join(root, "dist/fwd-linux-x64");
@@ -273,22 +273,7 @@ describe.skipIf(!hasSshd)(
         // ssh2 decrypts it and kept the CBC padding after the DER, which Deno's
         // decoder refused ("unsupported"); src/tunnel/keypem.ts.
         const key = join(work, "pem_rsa");
-        rmSync(key, { force: true });
-        rmSync(`${key}.pub`, { force: true });
-        spawnSync("ssh-keygen", [
-          "-q",
-          "-t",
-          "rsa",
-          "-b",
-          "2048",
-          "-m",
-          "PEM",
-          "-N",
-          "pem-pass",
-          "-f",
-          key,
-        ]);
-        expect(readFileSync(key, "utf8")).toContain("Proc-Type: 4,ENCRYPTED");
+        pemEncryptedRsaKey(key, "pem-pass");
         appendFileSync(join(work, "sshd", "authorized_keys"), readFileSync(`${key}.pub`));
         const askpass = join(work, "askpass-pem.sh");
         writeFileSync(askpass, "#!/bin/sh\necho pem-pass\n", { mode: 0o700 });

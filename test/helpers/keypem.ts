@@ -1,6 +1,6 @@
 /** Private keys as ssh2 encodes them, for the tests of src/tunnel/keypem.ts. */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 // @ts-expect-error ssh2's files have no types of their own.
 import keyParser from "ssh2/lib/protocol/keyParser.js";
@@ -36,4 +36,16 @@ export function offSizeKey(dir: string, bits: number, size: number): string {
     if (scalarLength(derOf(pemOf(raw))) !== size) return path;
   }
   throw new Error("no such key in 40 tries");
+}
+
+/** A fresh RSA key at `path` in legacy encrypted PEM (`ssh-keygen -m PEM`), "Proc-Type: 4,ENCRYPTED". */
+export function pemEncryptedRsaKey(path: string, passphrase: string): Buffer {
+  rmSync(path, { force: true });
+  rmSync(`${path}.pub`, { force: true });
+  const args = ["-q", "-t", "rsa", "-b", "2048", "-m", "PEM", "-N", passphrase, "-f", path];
+  execFileSync("ssh-keygen", args);
+  const file = readFileSync(path);
+  if (!file.toString().includes("Proc-Type: 4,ENCRYPTED"))
+    throw new Error(`${path}: not encrypted PEM`);
+  return file;
 }

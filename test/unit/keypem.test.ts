@@ -13,7 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { derTrimmed, sec1AtCurveSize } from "../../src/tunnel/keypem.ts";
 import { parseKey } from "../../src/tunnel/ssh2.ts";
-import { derOf, offSizeKey, pemOf, rawParse, scalarLength } from "../helpers/keypem.ts";
+import {
+  derOf,
+  offSizeKey,
+  pemEncryptedRsaKey,
+  pemOf,
+  rawParse,
+  scalarLength,
+} from "../helpers/keypem.ts";
 
 const CURVES = [
   { bits: 256, size: 32, name: "P-256", hash: "sha256" },
@@ -112,22 +119,7 @@ describe("parseKey (ssh2.ts): a PEM-encrypted RSA key (ssh-keygen -m PEM)", () =
   test("the decrypted PEM ends where its DER ends, as OpenSSL decrypts it, and signs", () => {
     const dir = mkdtempSync(join(tmpdir(), "fwd-pem-"));
     try {
-      const path = join(dir, "rsa");
-      execFileSync("ssh-keygen", [
-        "-q",
-        "-t",
-        "rsa",
-        "-b",
-        "2048",
-        "-m",
-        "PEM",
-        "-N",
-        "pem-pass",
-        "-f",
-        path,
-      ]);
-      const file = readFileSync(path);
-      expect(file.toString()).toContain("Proc-Type: 4,ENCRYPTED");
+      const file = pemEncryptedRsaKey(join(dir, "rsa"), "pem-pass");
       // ssh2 alone keeps the CBC padding after the DER.
       const raw = derOf(pemOf(rawParse(file, "pem-pass") as object));
       const openssl = createPrivateKey({ key: file, passphrase: "pem-pass" }).export({
