@@ -87,12 +87,9 @@ export function mendPrivatePem(key: ParsedKey): void {
   if (typeof pem !== "string") return;
   const label = /^-----BEGIN ([A-Z ]+)-----/.exec(pem)?.[1];
   if (!label) return;
-  let der: Buffer = pemBody(pem);
-  let changed = false;
-  const trimmed = derTrimmed(der);
-  if (trimmed) [der, changed] = [trimmed, true];
+  const der = pemBody(pem);
+  const trimmed = derTrimmed(der) ?? der;
   const size = CURVE_BYTES[key.type];
-  const sized = size === undefined ? undefined : sec1AtCurveSize(der, size);
-  if (sized) [der, changed] = [sized, true];
-  if (changed) holder[sym!] = toPem(label, der);
+  const mended = (size === undefined ? undefined : sec1AtCurveSize(trimmed, size)) ?? trimmed;
+  if (mended !== der) holder[sym!] = toPem(label, mended);
 }
