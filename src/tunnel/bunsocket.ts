@@ -36,16 +36,26 @@ interface NativeSocket {
   reload(options: { socket: Record<string, unknown> }): void;
 }
 
+interface ReadableInternals {
+  length: number;
+  reading: boolean;
+  dataEmitted: boolean;
+  ended: boolean;
+}
+
 interface BunNetSocket {
   bytesRead: number;
   _handle?: Partial<NativeSocket> | null;
-  _readableState?: { length: number };
+  _readableState?: ReadableInternals;
   _unrefTimer?: () => void;
 }
 
 const isBun = "Bun" in globalThis;
 /** The native socket under a Bun node:net socket (Node's and Deno's `_handle`s are other things). */
 const nativeOf = (sock: Socket) => (isBun ? (sock as unknown as BunNetSocket)._handle : undefined);
+/** A chunk emitted now comes out in order: the Readable is flowing and holds nothing. */
+const flowsNow = (sock: Socket, state: ReadableInternals) =>
+  sock.readableFlowing === true && state.length === 0 && !state.ended && !sock.destroyed;
 
 /**
  * Lets `sock`'s reads skip the Readable while nothing is buffered in it.
@@ -67,8 +77,7 @@ export function directReads(sock: Socket): boolean {
     socket: {
       ...handlers,
       data(n: unknown, chunk: Buffer) {
-        if (sock.readableFlowing !== true || state.length !== 0 || sock.destroyed)
-          return viaStream(n, chunk);
+        if (!flowsNow(sock, state)) return viaStream(n, chunk);
         s._unrefTimer?.();
         s.bytesRead += chunk.length;
         sock.emit("data", chunk);
@@ -76,13 +85,6 @@ export function directReads(sock: Socket): boolean {
     },
   });
   return true;
-}
-
-interface ReadableInternals {
-  length: number;
-  reading: boolean;
-  dataEmitted: boolean;
-  ended: boolean;
 }
 
 /**
@@ -97,18 +99,11 @@ interface ReadableInternals {
  * 35 per 12 B one (medians).
  */
 export function directPush(sock: Socket): void {
-  const state = (sock as unknown as { _readableState?: ReadableInternals })._readableState;
+  const state = (sock as unknown as BunNetSocket)._readableState;
   if (!isBun || !state) return;
   const push = sock.push;
   sock.push = function (this: Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (
-      chunk instanceof Uint8Array &&
-      chunk.length > 0 &&
-      sock.readableFlowing === true &&
-      state.length === 0 &&
-      !state.ended &&
-      !sock.destroyed
-    ) {
+    if (chunk instanceof Uint8Array && chunk.length > 0 && flowsNow(sock, state)) {
       state.reading = false;
       state.dataEmitted = true;
       sock.emit("data", chunk);

@@ -78,7 +78,11 @@ interface ChannelOut {
 function upload(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
   const c = ch as unknown as ChannelOut;
   const out = c.outgoing;
-  const resume = () => sock.resume();
+  let paused = false;
+  const resume = () => {
+    paused = false;
+    sock.resume();
+  };
   sock.on("data", (b: Buffer) => {
     stats.bytesOut += b.length;
     if (!ch.writable) return;
@@ -96,7 +100,8 @@ function upload(sock: Socket, ch: ClientChannel, stats: ForwardStatus): void {
       out.window -= b.length;
       return;
     }
-    if (!ch.write(b)) {
+    if (!ch.write(b) && !paused) {
+      paused = true;
       sock.pause();
       ch.once("drain", resume);
     }
