@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 import { ExitCode, isFwdError, messageOf } from "./errors.ts";
-import { tuneJsc } from "./jsc.ts";
+import { tuneJit } from "./jit.ts";
 
 /** A compiled Bun binary runs its embedded entry from a virtual /$bunfs path. */
 function compiled(): boolean {
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   process.exitCode = code;
 }
 
-// `fwd run` in the compiled binary: re-executes itself with JavaScriptCore tuned for a tunnel (jsc.ts).
-tuneJsc(compiled() && !("Deno" in globalThis));
+// `fwd run` in the compiled binary: re-executes itself with the JIT tuned for a tunnel (jit.ts).
+tuneJit(compiled() && !("Deno" in globalThis));
 // `fwd --version` is the startup benchmark: answer it before touching streams or cac.
 const only = process.argv.length === 3 ? process.argv[2] : undefined;
 if (only === "--version" || only === "-V") {

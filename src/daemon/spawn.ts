@@ -12,7 +12,7 @@ import type { Duplex } from "node:stream";
 import type { RunOptions } from "../commands/run.ts";
 import type { Ctx } from "../context.ts";
 import { FwdError, messageOf } from "../errors.ts";
-import { tunedEnv } from "../jsc.ts";
+import { childJitEnv } from "../jit.ts";
 import { alreadyRunning, readLock } from "./lock.ts";
 import { isSameProcess, startTimeOf } from "./proc.ts";
 import { type Answerers, ASK_FD_ENV, serveRelay } from "./relay.ts";
@@ -91,10 +91,10 @@ export async function startBackground(
   if (!cmd) throw new FwdError("runtime", "cannot start fwd again: unknown executable");
   // On a terminal, the child's questions (host key, passphrase) come back here on fd 3.
   const relay = ctx.interactive || deps.answerers !== undefined;
-  // The child is a tunnel: JavaScriptCore's options as `run` wants them, without a re-exec (jsc.ts).
+  // The child is a tunnel: the JIT as `run` wants it, without a re-exec (jit.ts).
   const env: Record<string, string | undefined> = {
     ...ctx.env,
-    ...tunedEnv(ctx.env),
+    ...childJitEnv(ctx.env),
     [REPORT_ENV]: report,
   };
   if (relay) env[ASK_FD_ENV] = "3";
