@@ -73,7 +73,9 @@ export function validateHost(flag: string, value: string): string {
     throw usage(
       flag,
       `"${value}" contains '%', which ssh expands as a token`,
-      "IPv6 zone ids are not supported; use a hostname",
+      value.includes(":")
+        ? "IPv6 zone ids are not supported; use a hostname"
+        : "use a name like bastion.example.com, an IPv4 or an IPv6 address",
     );
   }
   const bare = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
