@@ -328,7 +328,7 @@ async function bindListeners(
         throw new FwdError(
           "port-in-use",
           `local port ${port} is already in use${holder ? ` by ${holder}` : ""} (${fmtHost(host)}:${port})`,
-          `pick another local port, or stop what holds it${holder ? ` (${holder})` : ""}`,
+          `pick another local port, or stop ${holder ?? "what holds it"}`,
         );
       }
       if (code === "EACCES") {

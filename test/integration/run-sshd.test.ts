@@ -355,7 +355,8 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     const r = await runFwd(["run", "-F", cfg, "forward1"], { env: env(), mode, timeoutMs: 20_000 });
     expect(r.code).toBe(5);
     expect(r.stderr).toContain(`local port ${port} is already in use`);
-    expect(r.stderr).toContain(`pid ${process.pid}`);
+    expect(r.stderr).toContain(`already in use by pid ${process.pid}`);
+    expect(r.stderr).toContain(`hint: pick another local port, or stop pid ${process.pid} (`);
   });
 
   test("SIGTERM closes the listener and exits 0 within 2 s", async () => {
