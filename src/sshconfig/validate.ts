@@ -65,6 +65,7 @@ export function validateName(flag: string, value: string): string {
 }
 
 const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+const HOST_HINT = "use a name like bastion.example.com, an IPv4 or an IPv6 address";
 
 /** A hostname, an IPv4 or an IPv6 literal (brackets removed). `%` is an ssh token, never allowed. */
 export function validateHost(flag: string, value: string): string {
@@ -73,9 +74,7 @@ export function validateHost(flag: string, value: string): string {
     throw usage(
       flag,
       `"${value}" contains '%', which ssh expands as a token`,
-      value.includes(":")
-        ? "IPv6 zone ids are not supported; use a hostname"
-        : "use a name like bastion.example.com, an IPv4 or an IPv6 address",
+      value.includes(":") ? "IPv6 zone ids are not supported; use a hostname" : HOST_HINT,
     );
   }
   const bare = value.startsWith("[") && value.endsWith("]") ? value.slice(1, -1) : value;
@@ -84,11 +83,7 @@ export function validateHost(flag: string, value: string): string {
   const name = bare.endsWith(".") ? bare.slice(0, -1) : bare;
   const labels = name.split(".");
   if (!labels.every((l) => LABEL.test(l))) {
-    throw usage(
-      flag,
-      `"${value}" is not a valid host name or IP address`,
-      "use a name like bastion.example.com, an IPv4 or an IPv6 address",
-    );
+    throw usage(flag, `"${value}" is not a valid host name or IP address`, HOST_HINT);
   }
   if (/^[0-9.]+$/.test(name)) throw usage(flag, `"${value}" is not a valid IPv4 address`);
   return name;

@@ -78,13 +78,7 @@ describe("host names, users, hosts and ports", () => {
     rejects(() => validateHost("--bastion", v));
   });
   test("a '%' gets the hint that fits: a zone id in an IPv6 address, else what a host looks like", () => {
-    const hint = (v: string) => {
-      try {
-        validateHost("--bastion", v);
-      } catch (e) {
-        return (e as { hint?: string }).hint;
-      }
-    };
+    const hint = (v: string) => rejects(() => validateHost("--bastion", v)).hint;
     expect(hint("fe80::1%eth0")).toContain("IPv6 zone ids are not supported");
     expect(hint("bad%host")).toBe(
       "use a name like bastion.example.com, an IPv4 or an IPv6 address",
