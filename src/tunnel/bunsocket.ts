@@ -94,7 +94,7 @@ export function directReads(sock: Socket): boolean {
  * "data" itself while the Readable is flowing and holds nothing, which is
  * the fast path of Readable.push() minus its bookkeeping (and the nextTick
  * it schedules per chunk). Otherwise, and for the end (null), Readable.push()
- * as before. Bun only. With the channel side (forwards.ts upload), 6
+ * as before. Bun only. With the channel side (splice.ts upload), 6
  * interleaved pairs: 140 against 145 CPU µs per 64 KiB request, 33.5 against
  * 35 per 12 B one (medians).
  */

@@ -6,7 +6,8 @@ import { connect as netConnect } from "node:net";
 import type { Client, ClientChannel } from "ssh2";
 import { FwdError, messageOf } from "../errors.ts";
 import type { Address, ForwardSpec } from "../sshconfig/forward.ts";
-import { fmtAddress, fmtHost, newStats, splice } from "./forwards.ts";
+import { fmtAddress, fmtHost, newStats } from "./forwards.ts";
+import { splice } from "./splice.ts";
 import type { ForwardStatus } from "./status.ts";
 
 export type Remote = { spec: Extract<ForwardSpec, { kind: "remote" }>; stats: ForwardStatus };

@@ -1,5 +1,5 @@
 /**
- * AES-GCM through libcrypto for ssh2 (src/tunnel/sshcrypto.ts): packets
+ * AES-GCM through libcrypto for ssh2 (src/tunnel/sshcrypto.ts, libcrypto.ts): packets
  * round-trip in any chunking, a flipped bit is refused, and a real ssh2
  * connection (accelerated client, ssh2's own JavaScript path on the server)
  * carries data both ways across a rekey.
