@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -111,6 +112,49 @@ describe("engine against an in-process bastion", () => {
       kind: "local",
       port,
       description: `127.0.0.1:${port} → target-host:${w.targetPort}`,
+    });
+  });
+
+  test("32 MiB from the target arrive whole and in order", async () => {
+    const w = await world();
+    const MiB = 2 ** 20;
+    const blocks = 32;
+    const block = (i: number) => Buffer.alloc(MiB, (i * 37) % 251);
+    const want = createHash("sha256");
+    for (let i = 0; i < blocks; i++) want.update(block(i));
+    const target = createServer((c) => {
+      c.on("error", () => {});
+      let i = 0;
+      const more = () => {
+        while (i < blocks) if (!c.write(block(i++))) return void c.once("drain", more);
+        c.end();
+      };
+      more();
+    });
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => target.close(r)));
+    const port = await freePort();
+    await open(
+      plan(w.hop, [
+        {
+          kind: "local",
+          listen: { bind: undefined, port },
+          connect: { host: "target-host", port: (target.address() as { port: number }).port },
+        },
+      ]),
+    );
+    const sock = connect(port, "127.0.0.1");
+    const got = createHash("sha256");
+    let bytes = 0;
+    sock.on("data", (b: Buffer) => {
+      bytes += b.length;
+      got.update(b);
+    });
+    await new Promise((r) => sock.once("end", r));
+    sock.destroy();
+    expect({ bytes, sha: got.digest("hex") }).toEqual({
+      bytes: blocks * MiB,
+      sha: want.digest("hex"),
     });
   });
 

@@ -186,6 +186,45 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     return port;
   }
 
+  /** A target that pours the 64 MiB into every connection; returns its port. */
+  async function pourTarget(): Promise<number> {
+    const target = createServer((c) => {
+      c.on("error", () => {});
+      pour(c, () => {});
+    });
+    await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
+    cleanups.push(() => new Promise((r) => target.close(r)));
+    return (target.address() as { port: number }).port;
+  }
+
+  /** Reads everything the forward at `port` brings, as fast as it comes. */
+  function download(port: number): Promise<{ n: number; sha: string }> {
+    const c = connect(port, "127.0.0.1");
+    cleanups.push(() => c.destroy());
+    return drink(c);
+  }
+
+  test("64 MiB through key re-exchanges the server starts (RekeyLimit 1M): every byte in order", async () => {
+    // Each re-exchange swaps the accelerated cipher and decipher (sshcrypto.ts)
+    // in the middle of a socket chunk full of channel data, and ssh2 keeps a view
+    // of the server's KEXINIT for the exchange hash while data keeps being
+    // decrypted and joined in place around it.
+    const rk = await startSshd({
+      authorized: { root: [key.pub] },
+      extra: { RekeyLimit: "1M", LogLevel: "DEBUG1" },
+    });
+    cleanups.push(() => rk.cleanup());
+    const port = await freePort();
+    const cfg = writeClientConfig(rk, home.dir, {
+      identity: key.path,
+      lines: [`LocalForward ${port} 127.0.0.1:${await pourTarget()}`],
+    });
+    await started(spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode }), port);
+    expect(await download(port)).toEqual({ n: CHUNKS * MiB, sha: WANT });
+    const kexinits = rk.log().match(/SSH2_MSG_KEXINIT sent/g)?.length ?? 0;
+    expect(kexinits).toBeGreaterThan(10);
+  });
+
   test("a local reader that stops reading holds the server back (the SSH window); every byte arrives in order", async () => {
     // The target writes 64 MiB as fast as its socket takes them; handed counts what the
     // kernel accepted. While the client reads nothing, only buffers along the path
