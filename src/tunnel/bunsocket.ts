@@ -123,10 +123,20 @@ export function writeDirect(sock: Socket, chunk: Buffer): boolean {
   if (typeof native?.write === "function" && idle(sock)) {
     const n = native.write(chunk);
     if (n === chunk.length) return true;
+    spills++;
     if (n > 0) return sock.write(chunk.subarray(n));
+    return sock.write(chunk);
   }
+  spills++;
   return sock.write(chunk);
 }
+
+/**
+ * Writes so far that went (in part) through the socket's write(), whose
+ * Writable may keep the buffer until it is sent (splice.ts then keeps the
+ * chunk it lies in).
+ */
+export let spills = 0;
 
 /**
  * Writes `bufs`, in order, as writeDirect would write their concatenation,

@@ -8,8 +8,8 @@
  */
 import type { Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
-import { directPush, writeAll } from "./bunsocket.ts";
-import { payloadSerial } from "./sshcrypto.ts";
+import { directPush, spills, writeAll } from "./bunsocket.ts";
+import { chunkUse, payloadSerial } from "./sshcrypto.ts";
 import type { ForwardStatus } from "./status.ts";
 
 /**
@@ -193,6 +193,7 @@ let scheduled = false;
 const MAX_GAP = 16 + 255 + 14;
 
 function queue(sock: Socket, data: Buffer, full: () => void): void {
+  if (data.buffer === chunkUse.bytes) chunkUse.queued++;
   const r = run;
   const at = data.byteOffset;
   if (
@@ -221,6 +222,45 @@ function flushScheduled(): void {
   endRun();
   // Taken out first: nothing a write does can change the list being walked.
   for (const out of ended.splice(0)) send(out);
+  release();
+}
+
+/** Bytes of socket chunks freed by release() (transport.ts's reclaimer leaves them out). */
+export let released = 0;
+const MIN_RELEASE = 16 * 1024;
+
+/**
+ * Frees the socket chunk just read once nothing can point into it: every
+ * packet in it was channel data, splice.ts took all of it, and all of that
+ * went to the kernel (sendmsg or the native write took it in full: nothing
+ * waits in a Writable). ArrayBuffer.prototype.transfer(0) detaches the
+ * chunk's buffer and frees its bytes now instead of at the next collection,
+ * so the collections every 2 MiB (transport.ts) are needed only for what is
+ * not freed here (issue 12: -7...12 % CPU per GiB, bench/README.md). Only a
+ * chunk that is its buffer's only view, and large enough to have its bytes
+ * outside the JS heap.
+ */
+function release(): void {
+  const u = chunkUse;
+  const chunk = u.chunk;
+  const bytes = u.bytes as (ArrayBuffer & { transfer?(n: number): ArrayBuffer }) | null;
+  if (
+    chunk === null ||
+    bytes === null ||
+    !u.whole ||
+    u.views === 0 ||
+    u.queued !== u.views ||
+    spills !== u.spills ||
+    chunk.byteOffset !== 0 ||
+    chunk.length < MIN_RELEASE ||
+    bytes.byteLength !== chunk.length ||
+    typeof bytes.transfer !== "function"
+  )
+    return;
+  u.chunk = null;
+  u.bytes = null;
+  released += chunk.length;
+  bytes.transfer(0);
 }
 
 function endRun(): void {

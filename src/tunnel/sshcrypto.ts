@@ -15,7 +15,7 @@
  * unavailable.
  */
 import { randomFillSync } from "node:crypto";
-import { addressOf } from "./bunsocket.ts";
+import { addressOf, spills } from "./bunsocket.ts";
 import { AESGCMCipher, AESGCMDecipher, type Mem, TAG_LEN, unavailable } from "./libcrypto.ts";
 
 export { unavailable };
@@ -24,6 +24,7 @@ export { unavailable };
 // AESGCMCipherBinding / AESGCMDecipherBinding), over libcrypto.ts's contexts.
 
 const MAX_PACKET_SIZE = 35000; // ssh2's own limit
+const CHANNEL_DATA = 94;
 type OnWrite = (packet: Buffer) => void;
 type OnPayload = (payload: Buffer) => unknown;
 
@@ -53,6 +54,23 @@ const GCM = /^aes-(128|256)-gcm$/;
  * their packets' framing between them (splice.ts joins channel data there).
  */
 export let payloadSerial = 0;
+/**
+ * What became of the socket chunk being read, for splice.ts's release(),
+ * which frees a chunk as soon as nothing can point into it. `whole` holds
+ * while every packet that lay in the chunk went through this decipher as
+ * channel data (ssh2 keeps views of other messages, e.g. the server's KEXINIT
+ * for the exchange hash) and the decipher keeps nothing of it (a packet whose
+ * tag is yet to come keeps its chunk); `views` counts those payloads and
+ * `queued` those splice.ts took; `spills` is bunsocket's count when it came.
+ */
+export const chunkUse = {
+  bytes: null as ArrayBufferLike | null,
+  chunk: null as Uint8Array | null,
+  whole: false,
+  views: 0,
+  queued: 0,
+  spills: 0,
+};
 
 /**
  * Padding bytes from a pool filled by the CSPRNG 4 KiB at a time, each byte
@@ -130,6 +148,15 @@ export class GcmPacketDecipher {
   decrypt(data: Buffer, p: number, dataLen: number): number | undefined {
     if (this.dead) throw new Error("decipher used after free");
     const base = addressOf(data);
+    const use = chunkUse;
+    if (use.chunk !== data) {
+      use.chunk = data;
+      use.bytes = data.buffer;
+      use.whole = p === 0;
+      use.views = 0;
+      use.queued = 0;
+      use.spills = spills;
+    }
     while (p < dataLen) {
       if (this.lenBytes < 4) {
         let nb = Math.min(4 - this.lenBytes, dataLen - p);
@@ -153,7 +180,7 @@ export class GcmPacketDecipher {
         }
         p += nb;
         this.pktLen += nb;
-        if (this.pktLen < this.len || p >= dataLen) return;
+        if (this.pktLen < this.len || p >= dataLen) return this.pause(data);
       }
       let tag: Mem = this.tag;
       if (this.tagPos === 0 && dataLen - p >= TAG_LEN) {
@@ -164,7 +191,7 @@ export class GcmPacketDecipher {
         this.tag.set(data.subarray(p, p + nb), this.tagPos);
         p += nb;
         this.tagPos += nb;
-        if (this.tagPos < TAG_LEN) return;
+        if (this.tagPos < TAG_LEN) return this.pause(data);
       }
       const src = this.src!;
       const at = this.srcAt;
@@ -172,6 +199,10 @@ export class GcmPacketDecipher {
       this.gcm.decrypt((src === data ? base : addressOf(src)) + at, len, tag);
       const padLen = src[at]!;
       if (padLen + 1 > len) throw new Error("Bad padding length");
+      if (src === data) {
+        if (src[at + 1] === CHANNEL_DATA) use.views++;
+        else use.whole = false;
+      }
       const payload = Buffer.from(src.buffer, src.byteOffset + at + 1, len - padLen - 1);
       this.inSeqno = (this.inSeqno + 1) >>> 0;
       this.len = 0;
@@ -182,8 +213,16 @@ export class GcmPacketDecipher {
       this.tagPos = 0;
       payloadSerial++;
       const ret = this._onPayload(payload);
-      if (ret !== undefined) return ret === false ? p : (ret as number);
+      if (ret !== undefined) {
+        use.whole = false;
+        return ret === false ? p : (ret as number);
+      }
     }
+  }
+  /** Out of data mid-packet: a packet left pointing into `data` keeps it from being freed. */
+  private pause(data: Buffer): undefined {
+    if (this.src === data) chunkUse.whole = false;
+    return undefined;
   }
 }
 

@@ -28,11 +28,14 @@
  * ~40 MiB lower in a 3 x 100 MiB download. 2 MiB since decryption moved in
  * place (sshcrypto.ts): 4 paired bench runs against 4 MiB gave a VmHWM of
  * 93-96 MiB against 97-104 after bulk and 32-connection wrk, throughput and
- * CPU within noise (bench/README.md). Bun only; elsewhere the runtime's own
- * GC decides.
+ * CPU within noise (bench/README.md). Read chunks that splice.ts frees as
+ * soon as their channel data is written (most of a bulk transfer's) are not
+ * counted: they leave no garbage to collect. Bun only; elsewhere the
+ * runtime's own GC decides.
  */
 import type { Socket } from "node:net";
 import { directReads } from "./bunsocket.ts";
+import { released } from "./splice.ts";
 
 const RECLAIM_EVERY = 2 * 2 ** 20;
 const bunGc = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
@@ -45,19 +48,22 @@ export function tuneTransport(sock: Socket): Socket {
 
 /**
  * Calls `gc(false)` (a cheap, non-blocking young-generation collection) each
- * time another `every` bytes have gone either way. Reads bytesRead and
- * bytesWritten rather than listening to "data": a listener added before ssh2
- * attaches its own would switch the socket to flowing mode and lose the
- * server's banner.
+ * time another `every` bytes have gone either way, not counting the read
+ * chunks splice.ts has already freed (`freed`: its running total; only what
+ * it frees after this call counts). Reads bytesRead and bytesWritten rather
+ * than listening to "data": a listener added before ssh2 attaches its own
+ * would switch the socket to flowing mode and lose the server's banner.
  */
 export function reclaimer(
   sock: Socket,
   gc: (sync: boolean) => void,
   every = RECLAIM_EVERY,
+  freed: () => number = () => released,
 ): () => void {
   let last = 0;
+  const freedBefore = freed();
   return () => {
-    const moved = sock.bytesRead + sock.bytesWritten;
+    const moved = sock.bytesRead + sock.bytesWritten - (freed() - freedBefore);
     if (moved - last >= every) {
       last = moved;
       gc(false);

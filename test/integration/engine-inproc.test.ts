@@ -9,6 +9,8 @@ import { DEMO_BODY, startHttpTarget } from "../../src/demo/target.ts";
 import type { ForwardSpec } from "../../src/sshconfig/forward.ts";
 import { openTunnel, type TunnelHandle } from "../../src/tunnel/engine.ts";
 import type { HopPlan, TunnelPlan } from "../../src/tunnel/plan.ts";
+import { released } from "../../src/tunnel/splice.ts";
+import { unavailable } from "../../src/tunnel/sshcrypto.ts";
 import { GREETING, startSsh2Bastion } from "../helpers/ssh2-bastion.ts";
 
 const cleanups: (() => unknown)[] = [];
@@ -115,7 +117,7 @@ describe("engine against an in-process bastion", () => {
     });
   });
 
-  test("32 MiB from the target arrive whole and in order", async () => {
+  test("32 MiB from the target arrive whole and in order; most socket chunks are freed as soon as they are written", async () => {
     const w = await world();
     const MiB = 2 ** 20;
     const blocks = 32;
@@ -143,6 +145,7 @@ describe("engine against an in-process bastion", () => {
         },
       ]),
     );
+    const before = released;
     const sock = connect(port, "127.0.0.1");
     const got = createHash("sha256");
     let bytes = 0;
@@ -156,6 +159,9 @@ describe("engine against an in-process bastion", () => {
       bytes: blocks * MiB,
       sha: want.digest("hex"),
     });
+    // splice.ts release(), with libcrypto's AES-GCM (Bun on Linux): ssh2's server writes
+    // each packet's tag separately, so reads often end before a tag (those chunks are kept).
+    if (unavailable() === "") expect(released - before).toBeGreaterThan((blocks * MiB) / 8);
   });
 
   test("data that arrives with the channel's open confirmation reaches the client first, whole", async () => {

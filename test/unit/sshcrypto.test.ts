@@ -11,6 +11,7 @@ import { Client, Server } from "ssh2";
 import { generateKey } from "../../src/demo/bastion.ts";
 import {
   accelerate,
+  chunkUse,
   GcmPacketCipher,
   GcmPacketDecipher,
   unavailable,
@@ -98,6 +99,34 @@ describe.skipIf(unavailable() !== "")("packet ciphers", () => {
     }
     expect(got.length).toBe(sent.length);
     for (let i = 0; i < sent.length; i++) expect(got[i]!.equals(sent[i]!)).toBe(true);
+  });
+
+  test("what release() is told: a chunk the decipher still points into, or one with other messages, is not whole", () => {
+    const { dec, wire, send } = pair();
+    const channelData = () =>
+      Buffer.concat([Buffer.from([94, 0, 0, 0, 1, 0, 0, 0x40, 0]), randomBytes(0x4000)]);
+    for (let i = 0; i < 4; i++) send(channelData());
+    send(Buffer.from([2, 0, 0, 0, 0])); // SSH_MSG_IGNORE
+    send(channelData());
+    const [a, b, c, d, ignore, e] = wire.map((w) => Buffer.from(w));
+    const feed = (chunk: Buffer) => {
+      dec.decrypt(chunk, 0, chunk.length);
+      return { same: chunkUse.chunk === chunk, whole: chunkUse.whole, views: chunkUse.views };
+    };
+    // Whole packets of channel data: whole, each payload a view into it.
+    expect(feed(Buffer.concat([a!]))).toEqual({ same: true, whole: true, views: 1 });
+    // b's body ends the chunk, its tag comes with the next one: b still points into this chunk.
+    expect(feed(b!.subarray(0, b!.length - 16))).toEqual({ same: true, whole: false, views: 0 });
+    // b's tag, c whole, then d's first half (copied out, nothing left pointing in).
+    const half = d!.length >> 1;
+    const next = Buffer.concat([b!.subarray(b!.length - 16), c!, d!.subarray(0, half)]);
+    expect(feed(next)).toEqual({ same: true, whole: true, views: 1 });
+    // d's rest, then a message that is not channel data, then e.
+    expect(feed(Buffer.concat([d!.subarray(half), ignore!, e!]))).toEqual({
+      same: true,
+      whole: false,
+      views: 1,
+    });
   });
 
   test("padding is fresh random bytes for every packet, across pool refills", () => {

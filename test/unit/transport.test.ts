@@ -141,6 +141,20 @@ describe("reclaimer", () => {
     expect(calls).toEqual([false, false]);
   });
 
+  test("read chunks freed as they were written (splice.ts) do not count; what was freed before does not either", () => {
+    const moved = { read: 0, written: 0 };
+    let freed = 1000;
+    const calls: boolean[] = [];
+    const check = reclaimer(fakeSock(moved), (sync) => calls.push(sync), 100, () => freed);
+    moved.read = 250;
+    freed += 200;
+    check();
+    expect(calls).toEqual([]);
+    moved.read = 400;
+    check();
+    expect(calls).toEqual([false]);
+  });
+
   test("coalesceWrites runs the check once per flush", async () => {
     const { client, received } = await pair();
     let checks = 0;
