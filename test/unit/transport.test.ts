@@ -145,7 +145,12 @@ describe("reclaimer", () => {
     const moved = { read: 0, written: 0 };
     let freed = 1000;
     const calls: boolean[] = [];
-    const check = reclaimer(fakeSock(moved), (sync) => calls.push(sync), 100, () => freed);
+    const check = reclaimer(
+      fakeSock(moved),
+      (sync) => calls.push(sync),
+      100,
+      () => freed,
+    );
     moved.read = 250;
     freed += 200;
     check();
