@@ -4,7 +4,8 @@
  * the streams where they can (issue 12; bench/README.md has what each part
  * bought): local → channel straight into ssh2's channelData() (`upload`),
  * channel → local joined in place per socket read and written once per read
- * (`deliver`, `queue`).
+ * (`deliver`, `queue`), after which the read's buffer is freed at once when
+ * nothing can point into it any more (`release`).
  */
 import type { Socket } from "node:net";
 import type { ClientChannel } from "ssh2";
