@@ -43,6 +43,17 @@ async function pair(): Promise<{ client: Socket; received: (n: number) => Promis
   };
 }
 
+/** Counts `client`'s uncork() calls (each is one flush of corked writes). */
+function countUncorks(client: Socket): { n: number } {
+  const count = { n: 0 };
+  const uncork = client.uncork.bind(client);
+  client.uncork = () => {
+    count.n++;
+    uncork();
+  };
+  return count;
+}
+
 describe("coalesceWrites", () => {
   test("keeps the bytes and their order across one turn's writes", async () => {
     const { client, received } = await pair();
@@ -55,32 +66,22 @@ describe("coalesceWrites", () => {
 
   test("uncorks once per event-loop turn, however many writes that turn made", async () => {
     const { client, received } = await pair();
-    let uncorks = 0;
-    const uncork = client.uncork.bind(client);
-    client.uncork = () => {
-      uncorks++;
-      uncork();
-    };
+    const uncorks = countUncorks(client);
     coalesceWrites(client);
     for (let i = 0; i < 10; i++) client.write(Buffer.from([i]));
-    expect(uncorks).toBe(0);
+    expect(uncorks.n).toBe(0);
     await received(10);
-    expect(uncorks).toBe(1);
+    expect(uncorks.n).toBe(1);
   });
 
   test("writes from separate callbacks of one turn share a flush", async () => {
     const { client, received } = await pair();
-    let uncorks = 0;
-    const uncork = client.uncork.bind(client);
-    client.uncork = () => {
-      uncorks++;
-      uncork();
-    };
+    const uncorks = countUncorks(client);
     coalesceWrites(client);
     process.nextTick(() => client.write("a"));
     process.nextTick(() => client.write("b"));
     expect((await received(2)).toString()).toBe("ab");
-    expect(uncorks).toBe(1);
+    expect(uncorks.n).toBe(1);
   });
 
   test("a write in a later turn is flushed on its own, without waiting for more writes", async () => {
