@@ -123,9 +123,10 @@ export function writeDirect(sock: Socket, chunk: Buffer): boolean {
   if (typeof native?.write === "function" && idle(sock)) {
     const n = native.write(chunk);
     if (n === chunk.length) return true;
-    spills++;
-    if (n > 0) return sock.write(chunk.subarray(n));
-    return sock.write(chunk);
+    if (n > 0) {
+      spills++;
+      return sock.write(chunk.subarray(n));
+    }
   }
   spills++;
   return sock.write(chunk);
