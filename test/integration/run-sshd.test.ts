@@ -5,13 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { execFileSync, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { type FwdMode, type FwdProcess, hasBinary, runFwd, spawnFwd } from "../helpers/fwd.ts";
 import { genKey, type KeyPair, type TempHome, tempHome } from "../helpers/home.ts";
 import { freePort, waitFor, waitForPort } from "../helpers/ports.ts";
+import { drink, MiB, pour, poured } from "../helpers/pour.ts";
 import { killTree } from "../helpers/procs.ts";
 import { canRunSshd, type Sshd, startSshd, writeClientConfig } from "../helpers/sshd.ts";
 import { startEchoTarget, startHttpTarget, TARGET_BODY, type Target } from "../helpers/targets.ts";
@@ -121,26 +121,8 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
   });
 
   // The two backpressure tests: 64 MiB through the tunnel while one end reads nothing.
-  const MiB = 2 ** 20;
   const CHUNKS = 64;
-  const chunk = (i: number) => Buffer.alloc(MiB, (i * 37) % 251);
-  const WANT = (() => {
-    const h = createHash("sha256");
-    for (let i = 0; i < CHUNKS; i++) h.update(chunk(i));
-    return h.digest("hex");
-  })();
-
-  /** Writes the chunks as fast as `sock` takes them, then ends it; `taken` runs as the kernel accepts each. */
-  function pour(sock: Socket, taken: () => void): void {
-    let i = 0;
-    const more = () => {
-      while (i < CHUNKS) {
-        if (!sock.write(chunk(i++), taken)) return void sock.once("drain", more);
-      }
-      sock.end();
-    };
-    more();
-  }
+  const WANT = poured(CHUNKS);
 
   /** Waits until the writer stops being able to hand over more, then checks it was held back. */
   async function heldBack(handed: () => number, what: string): Promise<void> {
@@ -159,21 +141,6 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     expect(handed()).toBeLessThan(48 * MiB);
   }
 
-  /** All `sock` brings until its end: byte count and sha256. */
-  function drink(sock: Socket): Promise<{ n: number; sha: string }> {
-    const got = createHash("sha256");
-    let n = 0;
-    sock.on("data", (b: Buffer) => {
-      n += b.length;
-      got.update(b);
-    });
-    const done = new Promise<{ n: number; sha: string }>((r) =>
-      sock.on("end", () => r({ n, sha: got.digest("hex") })),
-    );
-    sock.resume();
-    return done;
-  }
-
   /** `fwd run` with a LocalForward to `target`; returns the local port once it listens. */
   async function forwardTo(target: Server): Promise<number> {
     await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
@@ -190,7 +157,7 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
   async function pourTarget(): Promise<number> {
     const target = createServer((c) => {
       c.on("error", () => {});
-      pour(c, () => {});
+      pour(c, CHUNKS);
     });
     await new Promise<void>((r) => target.listen(0, "127.0.0.1", r));
     cleanups.push(() => new Promise((r) => target.close(r)));
@@ -220,7 +187,7 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
       lines: [`LocalForward ${port} 127.0.0.1:${await pourTarget()}`],
     });
     await started(spawnFwd(["run", "-F", cfg, "forward1"], { env: env(), mode }), port);
-    expect(await download(port)).toEqual({ n: CHUNKS * MiB, sha: WANT });
+    expect(await download(port)).toEqual(WANT);
     const kexinits = rk.log().match(/SSH2_MSG_KEXINIT sent/g)?.length ?? 0;
     expect(kexinits).toBeGreaterThan(10);
   });
@@ -238,7 +205,7 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
         c.on("error", () => {});
         const id = ++conns;
         handed = 0;
-        pour(c, () => {
+        pour(c, CHUNKS, () => {
           if (id === conns) handed += MiB;
         });
       }),
@@ -247,7 +214,7 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     c.pause();
     cleanups.push(() => c.destroy());
     await heldBack(() => handed, "the target");
-    expect(await drink(c)).toEqual({ n: CHUNKS * MiB, sha: WANT });
+    expect(await drink(c)).toEqual(WANT);
   });
 
   test("a target that stops reading holds the local writer back (the channel window); every byte arrives in order, then EOF", async () => {
@@ -266,12 +233,12 @@ describe.skipIf(!canRunSshd).each(modes)("fwd run (%s) against real sshd", (mode
     const c = connect(port, "127.0.0.1");
     cleanups.push(() => c.destroy());
     let handed = 0;
-    c.once("connect", () => pour(c, () => (handed += MiB)));
+    c.once("connect", () => pour(c, CHUNKS, () => (handed += MiB)));
     await heldBack(() => handed, "the client");
     // started()'s probe made a connection too (it carries nothing); ours is the other one.
     const never = new Promise<never>(() => {});
     const got = await Promise.race(readers.map((r) => drink(r).then((d) => (d.n ? d : never))));
-    expect(got).toEqual({ n: CHUNKS * MiB, sha: WANT });
+    expect(got).toEqual(WANT);
   });
 
   test("-q prints nothing while serving; -v prints the connect steps before the forward lines", async () => {
