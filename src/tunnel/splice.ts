@@ -194,13 +194,14 @@ let scheduled = false;
 const MAX_GAP = 16 + 255 + 14;
 
 function queue(sock: Socket, data: Buffer, full: () => void): void {
-  if (data.buffer === chunkUse.bytes) chunkUse.queued++;
+  const bytes = data.buffer;
+  if (bytes === chunkUse.bytes) chunkUse.queued++;
   const r = run;
   const at = data.byteOffset;
   if (
     r !== null &&
     r.sock === sock &&
-    r.bytes === data.buffer &&
+    r.bytes === bytes &&
     r.serial + 1 === payloadSerial &&
     at >= r.end &&
     at - r.end <= MAX_GAP
@@ -211,7 +212,7 @@ function queue(sock: Socket, data: Buffer, full: () => void): void {
     return;
   }
   if (r !== null) endRun();
-  run = { sock, full, bytes: data.buffer, start: at, end: at + data.length, serial: payloadSerial };
+  run = { sock, full, bytes, start: at, end: at + data.length, serial: payloadSerial };
   if (!scheduled) {
     scheduled = true;
     queueMicrotask(flushScheduled);
